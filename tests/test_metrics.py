@@ -1,0 +1,92 @@
+"""Full-ranking metrics against independent references on real XQuAD-R data and a tiny model.
+
+References: pytrec_eval on the *full* run (every document scored), a direct implementation of
+LAReQA's AP formula walking the sorted list, and rank distance read off that list.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pytrec_eval
+import torch
+
+from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
+from xlr_bench.lareqa import candidate_text
+from xlr_bench.metrics import average_precision, cosine, full_rank_scores, rank_corpus, rank_distance
+
+N_QUERIES = 150
+
+
+@pytest.fixture(scope="module")
+def pooled_slice(xquad, tiny_st):
+    """German + English questions against the de+en candidate pool, embedded by the tiny model."""
+    langs = ["de", "en"]
+    cands = [c for lang in langs for c in xquad.candidates[lang]]
+    n = len(cands)
+    # ids that decrease along the corpus: trec_eval breaks ties by docno descending, we by corpus
+    # order, so both references rank tied documents identically
+    ids = [f"{n - i:06d}" for i in range(n)]
+    to_id = {c.id: ids[i] for i, c in enumerate(cands)}
+    questions = [q for lang in langs for q in xquad.questions[lang][:N_QUERIES]]
+    qrels = {q.id: {to_id[c]: 1 for c in xquad.relevant(q.qid, langs)} for q in questions}
+    q_emb = tiny_st.encode([q.text for q in questions], prompt_name="query", convert_to_numpy=True)
+    c_emb = tiny_st.encode([candidate_text(c) for c in cands], prompt_name="document", convert_to_numpy=True)
+    scores = cosine(torch.as_tensor(q_emb), torch.as_tensor(c_emb)).float().numpy()
+    return [q.id for q in questions], q_emb, ids, c_emb, qrels, scores
+
+
+def _sorted_docs(row: np.ndarray) -> np.ndarray:
+    return np.argsort(-row, kind="stable")
+
+
+def test_full_map_and_cutoff_metrics_agree_with_pytrec_eval(pooled_slice):
+    qids, q_emb, ids, c_emb, qrels, scores = pooled_slice
+    ranking = rank_corpus(qids, q_emb, ids, c_emb, qrels, top_k=100, block_size=64)
+    full_run = {q: {d: float(s) for d, s in zip(ids, scores[i])} for i, q in enumerate(qids)}
+    reference = pytrec_eval.RelevanceEvaluator(qrels, {"map", "ndcg_cut.10", "recall.10", "map_cut.20"}).evaluate(full_run)
+    ours, per_query = full_rank_scores(ranking, pooled=True)
+    for q in qids:
+        assert per_query[q]["map"] == pytest.approx(reference[q]["map"], abs=1e-6)
+    assert ours["map"] == pytest.approx(np.mean([reference[q]["map"] for q in qids]), abs=1e-6)
+    # mteb's standard metrics from our truncated top-k run equal pytrec_eval on the full run
+    standard = calculate_retrieval_scores(ranking.run, qrels, [10, 20])
+    assert standard.ndcg["NDCG@10"] == pytest.approx(np.mean([reference[q]["ndcg_cut_10"] for q in qids]), abs=1e-5)
+    assert standard.recall["Recall@10"] == pytest.approx(np.mean([reference[q]["recall_10"] for q in qids]), abs=1e-5)
+    # XTREME-R's AP@20 (divisor min(R, 20)) equals pytrec_eval's map_cut_20 here because R = 2 <= 20
+    ap20 = np.mean([average_precision(ranking.relevant_ranks[q], 20) for q in qids])
+    assert ap20 == pytest.approx(standard.map["MAP@20"], abs=1e-5)
+    assert 0 < ours["map"] < 1
+
+
+def test_lareqa_ap_and_rank_distance_match_direct_walk(pooled_slice):
+    qids, q_emb, ids, c_emb, qrels, scores = pooled_slice
+    ranking = rank_corpus(qids, q_emb, ids, c_emb, qrels, top_k=10, block_size=50)
+    for i, q in enumerate(qids):
+        order = _sorted_docs(scores[i])
+        hits, precision_sum, positions = 0, 0.0, []
+        for rank, doc in enumerate(order, start=1):
+            if ids[doc] in qrels[q]:
+                hits += 1
+                precision_sum += hits / rank
+                positions.append(rank)
+        assert average_precision(ranking.relevant_ranks[q]) == pytest.approx(precision_sum / len(qrels[q]))
+        assert rank_distance(ranking.relevant_ranks[q]) == max(positions) - min(positions)
+
+
+def test_ties_are_broken_by_corpus_order():
+    corpus = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.6, 0.8]])
+    query = torch.tensor([[1.0, 0.0]])
+    qrels = {"q": {"d2": 1, "d4": 1}}
+    ranking = rank_corpus(["q"], query, ["d0", "d1", "d2", "d3", "d4"], corpus, qrels, top_k=5)
+    # d0, d2, d3 tie at 1.0 (d2 is second among them), d4 scores 0.6, d1 scores 0
+    assert ranking.relevant_ranks["q"].tolist() == [2, 4]
+    assert average_precision(ranking.relevant_ranks["q"]) == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert rank_distance(ranking.relevant_ranks["q"]) == 2
+
+
+def test_cutoff_ap_counts_only_hits_within_k():
+    ranks = np.array([1, 5, 30])
+    assert average_precision(ranks, 20) == pytest.approx((1 + 2 / 5) / 3)
+    assert average_precision(ranks, 2) == pytest.approx(1 / 2)
+    assert average_precision(ranks) == pytest.approx((1 + 2 / 5 + 3 / 30) / 3)

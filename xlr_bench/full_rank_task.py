@@ -1,0 +1,72 @@
+"""An mteb retrieval task that ranks the *whole* corpus, for metrics a top-k run cannot give.
+
+Subclasses only load data (``load_data`` filling ``self.dataset`` in mteb's v2 format); scoring is
+shared here. For an encoder, queries and corpus are embedded through the model's
+:class:`~xlr_bench.embedding_memo.EmbeddingMemo` (each distinct text once per run), every query is
+scored against every document in blocks, and the result holds mteb's standard metrics (from the
+top-k run, via mteb's own pytrec_eval-based scorer) plus full-ranking metrics: LAReQA's ``map`` and,
+on pooled subsets, ``rank_distance``. Search models and cross-encoders cannot be ranked in full and
+fall back to mteb's standard evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
+from mteb.abstasks.retrieval import _filter_queries_without_positives
+from mteb.models import EncoderProtocol, SearchProtocol
+from mteb.types import PromptType
+
+from xlr_bench.embedding_memo import memo_for
+from xlr_bench.metrics import full_rank_scores, rank_corpus
+
+
+class FullRankRetrieval(AbsTaskRetrieval):
+    """Base of xlr-bench's retrieval tasks; ``pooled`` tasks also get the rank-distance metric."""
+
+    k_values = (1, 3, 5, 10, 20, 100)
+    pooled: ClassVar[bool] = False
+
+    def _evaluate_subset(
+        self,
+        model: Any,
+        data_split: Any,
+        *,
+        encode_kwargs: Any,
+        hf_split: str,
+        hf_subset: str,
+        prediction_folder: Path | None = None,
+        num_proc: int | None = None,
+        timer: Any,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if not isinstance(model, EncoderProtocol) or isinstance(model, SearchProtocol):
+            return super()._evaluate_subset(
+                model, data_split, encode_kwargs=encode_kwargs, hf_split=hf_split, hf_subset=hf_subset,
+                prediction_folder=prediction_folder, num_proc=num_proc, timer=timer, **kwargs,
+            )
+        qrels, queries = _filter_queries_without_positives(data_split["relevant_docs"], data_split["queries"])
+        corpus = data_split["corpus"]
+        memo = memo_for(model)
+        common = dict(task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset, encode_kwargs=dict(encode_kwargs))
+        with timer("Encoding queries", split=hf_split, subset=hf_subset):
+            query_emb = memo.encode(model, list(queries["text"]), prompt_type=PromptType.query, **common)
+        with timer("Encoding corpus", split=hf_split, subset=hf_subset):
+            corpus_emb = memo.encode(model, list(corpus["text"]), prompt_type=PromptType.document, **common)
+        with timer("Scoring", split=hf_split, subset=hf_subset):
+            ranking = rank_corpus(
+                list(queries["id"]), query_emb, list(corpus["id"]), corpus_emb, qrels,
+                top_k=self._top_k, similarity=model.similarity,
+            )
+            standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
+            full, _ = full_rank_scores(ranking, pooled=self.pooled)
+        if prediction_folder:
+            self._save_task_predictions(ranking.run, model, prediction_folder, hf_subset=hf_subset, hf_split=hf_split)
+        return make_score_dict(
+            ndcg=standard.ndcg, _map=standard.map, recall=standard.recall, precision=standard.precision,
+            mrr=standard.mrr, naucs=standard.naucs, naucs_mrr=standard.naucs_mrr, hit_rate=standard.hit_rate,
+            task_scores=full,
+        )

@@ -1,0 +1,114 @@
+"""Full-ranking metrics for LAReQA-style retrieval: full mAP, mAP@k and language bias (rank distance).
+
+mteb's retrieval evaluator works from a top-k run, which cannot give LAReQA's mAP with no cut-off
+or the rank distance of Huang et al. (2023): both need the rank of *every* relevant candidate, which
+may sit anywhere in a 13k-candidate pool. :func:`rank_corpus` therefore scores queries against the
+whole corpus in blocks (memory stays bounded by ``block_size`` × corpus size) and returns, per
+query, the 1-based rank of each relevant candidate plus the top-k run that mteb's standard metrics
+(pytrec_eval) consume.
+
+Ties are broken by corpus order (a candidate earlier in the corpus ranks first), which is what a
+stable descending sort does; it only matters for exactly equal scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+Similarity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Ranking:
+    """What a full-corpus scoring pass yields for a set of queries."""
+
+    relevant_ranks: dict[str, np.ndarray]  # query id -> sorted 1-based ranks of its relevant docs
+    run: dict[str, dict[str, float]]  # query id -> {doc id: score} for the top-k docs
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity matrix (the default when a model does not bring its own)."""
+    return torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T
+
+
+def rank_corpus(
+    query_ids: Sequence[str],
+    query_emb: np.ndarray | torch.Tensor,
+    corpus_ids: Sequence[str],
+    corpus_emb: np.ndarray | torch.Tensor,
+    qrels: Mapping[str, Mapping[str, int]],
+    *,
+    top_k: int,
+    similarity: Similarity = cosine,
+    block_size: int = 256,
+) -> Ranking:
+    """Rank the whole corpus for every query, in query blocks.
+
+    Returns the rank of each relevant document (``qrels`` value > 0) and the ``top_k`` run.
+    """
+    q = torch.as_tensor(np.asarray(query_emb, dtype=np.float32))
+    c = torch.as_tensor(np.asarray(corpus_emb, dtype=np.float32))
+    position = {doc_id: i for i, doc_id in enumerate(corpus_ids)}
+    n_docs = len(corpus_ids)
+    k = min(top_k, n_docs)
+    doc_order = torch.arange(n_docs)
+    ranks: dict[str, np.ndarray] = {}
+    run: dict[str, dict[str, float]] = {}
+    for start in range(0, len(query_ids), block_size):
+        block_ids = query_ids[start : start + block_size]
+        scores = torch.as_tensor(similarity(q[start : start + block_size], c)).float()
+        top_scores, top_idx = torch.topk(scores, k, dim=1)
+        for row, qid in enumerate(block_ids):
+            run[qid] = {corpus_ids[j]: float(s) for j, s in zip(top_idx[row].tolist(), top_scores[row].tolist())}
+            rel = [position[d] for d, grade in qrels.get(qid, {}).items() if grade > 0 and d in position]
+            if not rel:
+                ranks[qid] = np.empty(0, dtype=np.int64)
+                continue
+            rel_t = torch.tensor(rel)
+            rel_scores = scores[row, rel_t][:, None]
+            higher = (scores[row][None, :] > rel_scores).sum(1)
+            tied_before = ((scores[row][None, :] == rel_scores) & (doc_order[None, :] < rel_t[:, None])).sum(1)
+            ranks[qid] = np.sort((higher + tied_before + 1).numpy())
+    return Ranking(relevant_ranks=ranks, run=run)
+
+
+def average_precision(ranks: np.ndarray, cutoff: int | None = None) -> float:
+    """AP from the sorted 1-based ranks of all relevant docs.
+
+    With ``cutoff`` it is XTREME-R's AP@k: hits beyond k count zero and the sum is divided by
+    ``min(#relevant, k)``; without it, LAReQA's AP over the full ranking.
+    """
+    if len(ranks) == 0:
+        return 0.0
+    hits = np.arange(1, len(ranks) + 1)
+    precisions = hits / ranks
+    if cutoff is None:
+        return float(precisions.mean())
+    return float(precisions[ranks <= cutoff].sum() / min(len(ranks), cutoff))
+
+
+def rank_distance(ranks: np.ndarray) -> float:
+    """Max rank minus min rank of a query's relevant docs (0 when all sit together)."""
+    return float(ranks.max() - ranks.min()) if len(ranks) else 0.0
+
+
+def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Subset-level scores from relevant ranks, and the per-query values behind them.
+
+    ``map`` is LAReQA's full mAP; for pooled (multilingual) subsets ``rank_distance`` is the mean
+    rank distance over the subset's queries (one query language per subset, so the report's
+    macro-average over languages is the mean over subsets).
+    """
+    per_query: dict[str, dict[str, float]] = {}
+    for qid, ranks in ranking.relevant_ranks.items():
+        values = {"map": average_precision(ranks)}
+        if pooled:
+            values["rank_distance"] = rank_distance(ranks)
+        per_query[qid] = values
+    names = ["map", "rank_distance"] if pooled else ["map"]
+    summary = {name: float(np.mean([v[name] for v in per_query.values()])) if per_query else 0.0 for name in names}
+    return summary, per_query

@@ -1,0 +1,48 @@
+"""Tiny real models built locally, for tests and benchmarks that must run offline in seconds.
+
+The model is a genuine BERT + sentence-transformers pipeline (tokenizer trained on real text,
+mean pooling, E5-style prompts) with random weights: it exercises every code path of encoding,
+scoring and training without a download. Quality is not the point; plumbing is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+from tokenizers.models import WordPiece
+from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def build_tiny_model(out_dir: Path, texts: list[str], *, vocab_size: int = 3000, hidden: int = 32,
+                     layers: int = 2, seed: int = 0) -> Path:
+    """Train a WordPiece tokenizer on ``texts``, attach a random tiny BERT, save an ST directory."""
+    out_dir = Path(out_dir)
+    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=128)
+    hf_dir = out_dir / "hf"
+    BertModel(config, add_pooling_layer=False).save_pretrained(hf_dir)
+    fast.save_pretrained(hf_dir)
+    transformer = Transformer(str(hf_dir), max_seq_length=128)
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    st = SentenceTransformer(modules=[transformer, pooling], prompts={"query": "query: ", "document": "passage: "},
+                             similarity_fn_name="cosine")
+    st.save(str(out_dir / "st"))
+    return out_dir / "st"
