@@ -79,24 +79,6 @@ def data_check(data_dir: Path | None, dataset: str | None) -> None:
         sys.exit(1)
 
 
-@main.group()
-def tasks() -> None:
-    """List and inspect xlr-bench's mteb tasks."""
-
-
-@tasks.command("list")
-def tasks_list() -> None:
-    """Every registered task with its loader, setting and subset count."""
-    import mteb
-
-    from xlr_bench.task_definitions import load_definitions
-
-    for name, definition in sorted(load_definitions().items()):
-        task = mteb.get_task(name)
-        click.echo(f"{name:34} {definition.loader:7} {definition.setting or '-':14} "
-                   f"{len(task.hf_subsets):4} subsets  main={task.metadata.main_score}")
-
-
 @main.command("mteb", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                                         "help_option_names": []})
 @click.argument("mteb_args", nargs=-1, type=click.UNPROCESSED)
@@ -107,7 +89,21 @@ def mteb_cli(mteb_args: tuple[str, ...]) -> None:
     """
     import mteb.cli.build_cli as mteb_build_cli
 
-    import xlr_bench  # noqa: F401  (registers the tasks)
-
     sys.argv = ["mteb", *mteb_args]
     mteb_build_cli.main()
+
+
+def _register_subcommands() -> None:
+    # Command groups that live in their own modules (one responsibility each).
+    from xlr_bench.cli_models import evaluate_cmd, models, results
+    from xlr_bench.cli_tasks import tasks, translate_beir
+
+    for command in (tasks, translate_beir, evaluate_cmd, models, results):
+        main.add_command(command)
+
+
+_register_subcommands()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,6 @@ Questions are parallel across languages through their SQuAD ``id``.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +114,3 @@ def candidate_text(candidate: Candidate, sentence_only: bool = False) -> str:
     """
     return candidate.sentence if sentence_only else f"{candidate.sentence} {candidate.context}"
 
-
-def group_sizes(data: LAReQAData) -> dict[str, int]:
-    """How many languages share each question id (for statistics)."""
-    counts: dict[str, int] = defaultdict(int)
-    for (_, qid) in data.answer_of:
-        counts[qid] += 1
-    return dict(counts)

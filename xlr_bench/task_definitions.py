@@ -3,7 +3,10 @@
 A definition says *what* a task is (name, loader kind, source, languages, setting and mteb's
 ``TaskMetadata`` fields); the loader named by ``loader`` (one per data format, in code) says *how*
 its data are read. ``extends = "OtherTask"`` inherits every field of another definition so the
-three settings of one dataset do not repeat its metadata. Extra folders of definitions can be
+three settings of one dataset do not repeat its metadata. The source is one of three kinds: a
+registered dataset (``source.dataset``), a local folder (``source.directory``, relative to the
+definition file) or a Hugging Face dataset (``source.hf_repo`` + ``source.revision``);
+``tasks/README.md`` documents every field. Extra folders of definitions can be
 added with ``XLR_BENCH_TASKS`` (paths separated by ``os.pathsep``).
 """
 
@@ -23,6 +26,7 @@ TASKS_ENV = "XLR_BENCH_TASKS"
 SETTINGS = ("multilingual", "monolingual", "cross-lingual")
 REQUIRED = ("name", "loader", "source", "languages", "metadata")
 REQUIRED_METADATA = ("description", "type", "eval_splits", "main_score", "license", "sample_creation")
+SOURCE_KINDS = ("dataset", "directory", "hf_repo")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,12 @@ class TaskDefinition:
     languages: dict[str, str]  # subset code (e.g. "de") -> ISO 639-3 + script (e.g. "deu-Latn")
     metadata: dict[str, Any]
     path: Path
+    ignore_identical_ids: bool = False  # mteb's flag: drop a document whose id equals the query's
+
+    @property
+    def source_kind(self) -> str:
+        """Which of :data:`SOURCE_KINDS` the source is (exactly one is present after :func:`resolve`)."""
+        return next(kind for kind in SOURCE_KINDS if kind in self.source)
 
 
 def definition_dirs() -> list[Path]:
@@ -91,22 +101,72 @@ def resolve(raw: dict[str, Any], path: Path, raws: dict[str, tuple[dict[str, Any
         raise XLRBenchError(f"{path}: field 'setting' is {setting!r}; use one of {', '.join(SETTINGS)}.")
     if not isinstance(raw["languages"], dict) or not raw["languages"]:
         raise XLRBenchError(f"{path}: field 'languages' must be a table of subset = \"iso-Script\", e.g. de = \"deu-Latn\".")
+    ignore_identical_ids = raw.get("ignore_identical_ids", False)
+    if not isinstance(ignore_identical_ids, bool):
+        raise XLRBenchError(f"{path}: field 'ignore_identical_ids' must be true or false.")
     return TaskDefinition(
         name=raw["name"],
         loader=raw["loader"],
         setting=setting,
-        source=dict(raw["source"]),
+        source=_resolve_source(raw["source"], path),
         languages=dict(raw["languages"]),
         metadata=dict(raw["metadata"]),
         path=path,
+        ignore_identical_ids=ignore_identical_ids,
     )
+
+
+def _resolve_source(source: Any, path: Path) -> dict[str, Any]:
+    """Check that exactly one source kind is given; make a relative ``directory`` absolute.
+
+    A directory is resolved against the definition file's folder so that a dataset folder can
+    carry its own definition (``directory = "."``) and be moved as a whole. Whether it exists is
+    checked when the data are loaded (and by ``xlr-bench tasks validate``), not here: a definition
+    whose data are absent must not stop ``import xlr_bench``.
+    """
+    if not isinstance(source, dict):
+        raise XLRBenchError(f"{path}: field 'source' must be a table, e.g. [source] directory = \"data\".")
+    kinds = [kind for kind in SOURCE_KINDS if kind in source]
+    if len(kinds) != 1:
+        found = f"found {', '.join('source.' + k for k in kinds)}" if kinds else "found none"
+        raise XLRBenchError(
+            f"{path}: field 'source' needs exactly one of source.dataset (a registered dataset), "
+            f"source.directory (a local folder) or source.hf_repo (+ source.revision); {found}."
+        )
+    if not isinstance(source[kinds[0]], str) or not source[kinds[0]]:
+        raise XLRBenchError(f"{path}: field 'source.{kinds[0]}' must be a non-empty string.")
+    resolved = dict(source)
+    if kinds[0] == "hf_repo" and not isinstance(source.get("revision"), str):
+        raise XLRBenchError(
+            f"{path}: field 'source.revision' is missing: pin the Hugging Face dataset "
+            f"{source['hf_repo']!r} to a commit hash, e.g. revision = \"<40-hex commit>\"."
+        )
+    if kinds[0] == "directory":
+        resolved["directory"] = str((path.parent / Path(source["directory"]).expanduser()).resolve())
+    return resolved
 
 
 def load_definitions(extra_files: list[Path] | None = None) -> dict[str, TaskDefinition]:
     """Every definition in the definition folders (plus ``extra_files``), keyed by task name."""
+    raws = _read_all(extra_files)
+    return {name: resolve(raw, path, raws) for name, (raw, path) in raws.items()}
+
+
+def load_definition_file(path: Path) -> TaskDefinition:
+    """The definition in one file, resolved against the known ones (its ``extends`` may name them).
+
+    Only this file is resolved, so a broken definition elsewhere does not hide whether it is valid.
+    """
+    path = Path(path).resolve()
+    raws = _read_all([path])
+    name = next(name for name, (_, p) in raws.items() if p == path)
+    return resolve(raws[name][0], path, raws)
+
+
+def _read_all(extra_files: list[Path] | None) -> dict[str, tuple[dict[str, Any], Path]]:
     raws: dict[str, tuple[dict[str, Any], Path]] = {}
-    files = [f for d in definition_dirs() if d.is_dir() for f in sorted(d.glob("*.toml"))]
-    for path in files + list(extra_files or []):
+    files = [f.resolve() for d in definition_dirs() if d.is_dir() for f in sorted(d.glob("*.toml"))]
+    for path in dict.fromkeys(files + [Path(f).resolve() for f in extra_files or []]):
         raw = read_raw(path)
         name = raw.get("name")
         if not isinstance(name, str) or not name:
@@ -114,4 +174,4 @@ def load_definitions(extra_files: list[Path] | None = None) -> dict[str, TaskDef
         if name in raws and raws[name][1] != path:
             raise XLRBenchError(f"Task name {name!r} is defined twice: {raws[name][1]} and {path}.")
         raws[name] = (raw, path)
-    return {name: resolve(raw, path, raws) for name, (raw, path) in raws.items()}
+    return raws

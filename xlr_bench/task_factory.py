@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import ValidationError
 from mteb.abstasks.task_metadata import TaskMetadata
 
+from xlr_bench.afriqa_task import AfriQARetrieval
+from xlr_bench.beir_task import BeirRetrieval
 from xlr_bench.errors import XLRBenchError
 from xlr_bench.full_rank_task import FullRankRetrieval
 from xlr_bench.lareqa_task import LAReQARetrieval
 from xlr_bench.task_definitions import TaskDefinition
 
-LOADERS: dict[str, type[FullRankRetrieval]] = {"lareqa": LAReQARetrieval}
+LOADERS: dict[str, type[FullRankRetrieval]] = {"lareqa": LAReQARetrieval, "afriqa": AfriQARetrieval, "beir": BeirRetrieval}
 
 
 def build_metadata(definition: TaskDefinition, loader: type[FullRankRetrieval]) -> TaskMetadata:
@@ -47,6 +49,7 @@ def build_task_class(definition: TaskDefinition) -> type[FullRankRetrieval]:
             "metadata": build_metadata(definition, loader),
             "definition": definition,
             "pooled": definition.setting == "multilingual",
+            "ignore_identical_ids": definition.ignore_identical_ids,
             "__module__": __name__,
         },
     )

@@ -1,0 +1,129 @@
+"""The model wrapper, model definitions and leaderboard-format results, on a tiny local model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import mteb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from mteb.types import PromptType
+
+import xlr_bench
+from xlr_bench.cli import main
+from xlr_bench.embedding_memo import memo_for
+from xlr_bench.encoder import TRAINING_RECORD, XLREncoder, weights_hash
+from xlr_bench.errors import XLRBenchError
+from xlr_bench.results import validate_results
+
+
+@pytest.fixture()
+def trained_dir(tiny_model_dir, tmp_path):
+    """A checkpoint directory with the training record the trainer writes."""
+    ckpt = tmp_path / "ckpt-a050"
+    shutil.copytree(tiny_model_dir, ckpt)
+    (ckpt / TRAINING_RECORD).write_text(json.dumps(
+        {"alpha": 0.5, "seed": 7, "base_model": "xlr-bench/me5-small", "training_data": ["mlqa-r"], "steps": 20}))
+    return ckpt
+
+
+def test_meta_from_training_record(trained_dir):
+    meta = XLREncoder(str(trained_dir)).mteb_model_meta
+    assert meta.name == "xlr-bench/me5-small-hybrid-a050"
+    assert meta.revision == weights_hash(trained_dir)
+    assert meta.adapted_from == "intfloat/multilingual-e5-small"
+    assert meta.training_datasets == {"MLQARRetrieval", "MLQARMonolingualRetrieval", "MLQARCrossLingualRetrieval"}
+    # trained on MLQA-R: not zero-shot there. (mteb's own lineage of multilingual-e5-small lists
+    # XQuADRetrieval, which XQuAD-R is adapted from, so mteb also flags XQuAD-R for any ME5 model.)
+    assert not meta.is_zero_shot_on([mteb.get_task("MLQARCrossLingualRetrieval")])
+    assert "XQuADRetrieval" in mteb.get_model_meta("intfloat/multilingual-e5-small").get_training_datasets()
+    assert meta.n_parameters > 0 and meta.embed_dim == 32 and meta.similarity_fn_name.value == "cosine"
+
+
+def test_revision_changes_when_weights_change(trained_dir, tmp_path):
+    other = tmp_path / "retrained"
+    shutil.copytree(trained_dir, other)
+    weights = other / "hf" / "model.safetensors"
+    if not weights.exists():
+        weights = next(other.rglob("*.safetensors"))
+    payload = bytearray(weights.read_bytes())
+    payload[-1] ^= 1
+    weights.write_bytes(bytes(payload))
+    assert weights_hash(other) != weights_hash(trained_dir)
+
+
+def test_prompts_follow_mteb_prompt_type(tiny_model_dir, tiny_st):
+    encoder = XLREncoder(str(tiny_model_dir))
+    task = mteb.get_task("XQuADRMonolingualRetrieval", hf_subsets=["en-en"])
+    texts = ["Where is the Eiffel tower?", "Who wrote Faust?"]
+    memo = memo_for(encoder)
+    kwargs = dict(task_metadata=task.metadata, hf_split="test", hf_subset="en-en", encode_kwargs={"batch_size": 8})
+    as_query = memo.encode(encoder, texts, prompt_type=PromptType.query, **kwargs)
+    as_doc = memo.encode(encoder, texts, prompt_type=PromptType.document, **kwargs)
+    np.testing.assert_allclose(as_query, tiny_st.encode(texts, prompt="query: "), atol=1e-5)
+    np.testing.assert_allclose(as_doc, tiny_st.encode(texts, prompt="passage: "), atol=1e-5)
+    assert not np.allclose(as_query, as_doc)
+
+
+def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path):
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval",
+                                       "--subsets", "th-th", "-o", str(out), "--batch-size", "64"])
+    assert result.exit_code == 0, result.output
+    folder = out / "xlr-bench__me5-small-hybrid-a050" / weights_hash(trained_dir)
+    assert {p.name for p in folder.iterdir()} == {"XQuADRMonolingualRetrieval.json", "model_meta.json", "run_settings.jsonl"}
+    checked, problems = validate_results(out)
+    assert checked == 1 and problems == []
+    for path in folder.iterdir():
+        assert str(tmp_path) not in path.read_text()
+    settings = json.loads((folder / "run_settings.jsonl").read_text().splitlines()[0])
+    assert settings["encode_kwargs"]["precision"] == "fp32"
+    assert json.loads((folder / "model_meta.json").read_text())["training_datasets"]
+
+
+def test_validate_flags_a_renamed_folder(trained_dir, tmp_path):
+    out = tmp_path / "results"
+    CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval", "--subsets", "th-th", "-o", str(out)])
+    model_dir = next(out.iterdir())
+    model_dir.rename(out / "someone__else")
+    _, problems = validate_results(out)
+    assert any("does not match folder" in p.message for p in problems)
+    assert CliRunner().invoke(main, ["results", "validate", str(out)]).exit_code == 1
+
+
+def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    monkeypatch.setenv("XLR_BENCH_MODELS", str(folder))
+    added = CliRunner().invoke(main, ["models", "add", str(trained_dir), "--folder", str(folder)])
+    assert added.exit_code == 0, added.output
+    listed = CliRunner().invoke(main, ["models", "list"])
+    assert "xlr-bench/me5-small-hybrid-a050" in listed.output and "alpha=0.50" in listed.output
+    out = tmp_path / "mteb-out"
+    run = subprocess.run(
+        [sys.executable, "-m", "xlr_bench.cli", "mteb", "run", "-m", "xlr-bench/me5-small-hybrid-a050",
+         "-t", "XQuADRMonolingualRetrieval", "-l", "tha", "--output-folder", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    files = list(out.glob("results/xlr-bench__me5-small-hybrid-a050/*/XQuADRMonolingualRetrieval.json"))
+    assert len(files) == 1
+    subsets = {s["hf_subset"] for s in json.loads(files[0].read_text())["scores"]["test"]}
+    assert subsets == {"th-th"}
+
+
+def test_bad_checkpoints_and_names_are_clear_errors(tmp_path, tiny_model_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    for weights in broken.rglob("*.safetensors"):
+        weights.write_bytes(b"not a safetensors file")
+    with pytest.raises(XLRBenchError, match="corrupt weights"):
+        XLREncoder(str(broken))
+    with pytest.raises(XLRBenchError, match="Known models: .*me5-small"):
+        XLREncoder("no-such-model")
+    assert "xlr-bench/me5-small" in [m.name for m in mteb.get_model_metas(model_names=["xlr-bench/me5-small"])]
+    assert xlr_bench.TASK_NAMES
