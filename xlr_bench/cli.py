@@ -97,8 +97,9 @@ def _register_subcommands() -> None:
     # Command groups that live in their own modules (one responsibility each).
     from xlr_bench.cli_models import evaluate_cmd, models, results
     from xlr_bench.cli_tasks import tasks, translate_beir
+    from xlr_bench.cli_train import train_cmd
 
-    for command in (tasks, translate_beir, evaluate_cmd, models, results):
+    for command in (tasks, translate_beir, evaluate_cmd, models, results, train_cmd):
         main.add_command(command)
 
 

@@ -31,8 +31,16 @@ _WEIGHT_FILES = ("*.safetensors", "*.bin")
 
 
 def weights_hash(directory: Path) -> str:
-    """sha256 (first 16 hex digits) over the checkpoint's weight files, in name order."""
-    files = sorted({p for pattern in _WEIGHT_FILES for p in directory.rglob(pattern)})
+    """sha256 (first 16 hex digits) over the checkpoint's weight files, in name order.
+
+    Only the checkpoint itself counts: its root and the module folders named in ``modules.json``,
+    not trainer checkpoints that may sit in subfolders.
+    """
+    folders = [directory]
+    modules = directory / "modules.json"
+    if modules.is_file():
+        folders += [directory / m["path"] for m in json.loads(modules.read_text(encoding="utf-8")) if m.get("path")]
+    files = sorted({p for folder in folders for pattern in _WEIGHT_FILES for p in folder.glob(pattern)})
     if not files:
         raise XLRBenchError(f"No weights (*.safetensors or *.bin) in checkpoint directory {directory}.")
     digest = hashlib.sha256()
