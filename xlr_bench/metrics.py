@@ -55,24 +55,23 @@ def rank_corpus(
     position = {doc_id: i for i, doc_id in enumerate(corpus_ids)}
     n_docs = len(corpus_ids)
     k = min(top_k, n_docs)
-    doc_order = torch.arange(n_docs)
+    relevant = [[position[d] for d, grade in qrels.get(qid, {}).items() if grade > 0 and d in position]
+                for qid in query_ids]
     ranks: dict[str, np.ndarray] = {}
     run: dict[str, dict[str, float]] = {}
     for start in range(0, len(query_ids), block_size):
         block_ids = query_ids[start : start + block_size]
         scores = torch.as_tensor(similarity(q[start : start + block_size], c)).float()
-        top_scores, top_idx = torch.topk(scores, k, dim=1)
-        for row, qid in enumerate(block_ids):
-            run[qid] = {corpus_ids[j]: float(s) for j, s in zip(top_idx[row].tolist(), top_scores[row].tolist())}
-            rel = [position[d] for d, grade in qrels.get(qid, {}).items() if grade > 0 and d in position]
-            if not rel:
-                ranks[qid] = np.empty(0, dtype=np.int64)
-                continue
-            rel_t = torch.tensor(rel)
-            rel_scores = scores[row, rel_t][:, None]
-            higher = (scores[row][None, :] > rel_scores).sum(1)
-            tied_before = ((scores[row][None, :] == rel_scores) & (doc_order[None, :] < rel_t[:, None])).sum(1)
-            ranks[qid] = np.sort((higher + tied_before + 1).numpy())
+        # one stable descending sort per query gives the top-k and, inverted, every document's rank
+        order = torch.sort(scores, dim=1, descending=True, stable=True).indices
+        top_idx = order[:, :k]
+        top_scores = scores.gather(1, top_idx)
+        for qid, idx, val in zip(block_ids, top_idx.tolist(), top_scores.tolist()):
+            run[qid] = {corpus_ids[j]: s for j, s in zip(idx, val)}
+        rank_of = torch.empty_like(order)
+        rank_of.scatter_(1, order, torch.arange(1, n_docs + 1).expand_as(order).contiguous())
+        for row, (qid, r) in enumerate(zip(block_ids, relevant[start : start + block_size])):
+            ranks[qid] = np.sort(rank_of[row, r].numpy()) if r else np.empty(0, dtype=np.int64)
     return Ranking(relevant_ranks=ranks, run=run)
 
 
