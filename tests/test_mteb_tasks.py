@@ -77,3 +77,12 @@ def test_each_distinct_text_is_encoded_once(evaluated, xquad):
     distinct_queries = {q.text for lang in ("de", "th") for q in xquad.questions[lang]}
     assert memo.encoded == len(distinct_docs) + len(distinct_queries)
     assert memo.requested > 2 * memo.encoded
+
+
+def test_column_access_honours_selected_rows():
+    from datasets import Dataset
+
+    from xlr_bench.full_rank_task import _column
+
+    subset = Dataset.from_dict({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}).select([2, 0])
+    assert _column(subset, "id") == ["c", "a"] and _column(subset, "text") == ["z", "x"]
