@@ -5,12 +5,14 @@ shared here. For an encoder, queries and corpus are embedded through the model's
 :class:`~xlr_bench.embedding_memo.EmbeddingMemo` (each distinct text once per run), every query is
 scored against every document in blocks, and the result holds mteb's standard metrics (from the
 top-k run, via mteb's own pytrec_eval-based scorer) plus full-ranking metrics: LAReQA's ``map`` and,
-on pooled subsets, ``rank_distance``. Search models and cross-encoders cannot be ranked in full and
+on pooled subsets, ``rank_distance``; and the per-query values behind them (``per_query``, in
+query-id order, with a hash of that order) so reports can bootstrap and pair models query by query. Search models and cross-encoders cannot be ranked in full and
 fall back to mteb's standard evaluation.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -67,7 +69,9 @@ class FullRankRetrieval(AbsTaskRetrieval):
                 top_k=self._top_k, similarity=model.similarity,
             )
             standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
-            full, _ = full_rank_scores(ranking, pooled=self.pooled)
+            full, per_query = full_rank_scores(ranking, pooled=self.pooled)
+            ids = "\n".join(sorted(ranking.relevant_ranks)).encode()
+            full |= {"per_query": per_query, "per_query_ids_sha256": hashlib.sha256(ids).hexdigest()}
         if prediction_folder:
             self._save_task_predictions(ranking.run, model, prediction_folder, hf_subset=hf_subset, hf_split=hf_split)
         return make_score_dict(

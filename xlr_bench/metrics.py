@@ -95,19 +95,20 @@ def rank_distance(ranks: np.ndarray) -> float:
     return float(ranks.max() - ranks.min()) if len(ranks) else 0.0
 
 
-def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float], dict[str, list[float]]]:
     """Subset-level scores from relevant ranks, and the per-query values behind them.
 
     ``map`` is LAReQA's full mAP; for pooled (multilingual) subsets ``rank_distance`` is the mean
     rank distance over the subset's queries (one query language per subset, so the report's
-    macro-average over languages is the mean over subsets).
+    macro-average over languages is the mean over subsets). The per-query lists (in query-id order;
+    ``map_at_20`` too) let a report bootstrap confidence intervals and pair models query by query.
     """
-    per_query: dict[str, dict[str, float]] = {}
-    for qid, ranks in ranking.relevant_ranks.items():
-        values = {"map": average_precision(ranks)}
-        if pooled:
-            values["rank_distance"] = rank_distance(ranks)
-        per_query[qid] = values
-    names = ["map", "rank_distance"] if pooled else ["map"]
-    summary = {name: float(np.mean([v[name] for v in per_query.values()])) if per_query else 0.0 for name in names}
+    qids = sorted(ranking.relevant_ranks)
+    per_query: dict[str, list[float]] = {
+        "map": [average_precision(ranking.relevant_ranks[q]) for q in qids],
+        "map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids],
+    }
+    if pooled:
+        per_query["rank_distance"] = [rank_distance(ranking.relevant_ranks[q]) for q in qids]
+    summary = {name: float(np.mean(values)) if values else 0.0 for name, values in per_query.items() if name != "map_at_20"}
     return summary, per_query
