@@ -77,12 +77,12 @@ def test_hand_written_definition_is_registered_and_evaluated(tmp_path, monkeypat
                            show_progress_bar=False, encode_kwargs={"batch_size": 64, "show_progress_bar": False})
     scores = result.task_results[0].scores["test"]
     assert {s["hf_subset"] for s in scores} == {"hau", "yor"}
-    assert all(0 < s["ndcg_at_10"] <= 1 for s in scores)
-    assert len(task.dataset["hau"]["test"]["corpus"]) == 300 + 253  # hau + yor non-empty gold passages
+    assert all(0 <= s["ndcg_at_10"] <= 1 and s["recall_at_100"] > 0 for s in scores)  # a random tiny encoder
 
     described = CliRunner().invoke(main, ["tasks", "describe", "HandAfriQARetrieval", "--subset", "hau"])
     assert described.exit_code == 0, described.output
-    assert "hau" in described.output and " 300 " in described.output and " 553 " in described.output
+    row = next(line.split() for line in described.output.splitlines() if line.startswith("hau"))
+    assert row[:4] == ["hau", "test", "300", str(300 + 253)]  # corpus: hau + yor non-empty gold passages
 
 
 def test_validate_accepts_the_repository_definitions():

@@ -90,3 +90,13 @@ def test_cutoff_ap_counts_only_hits_within_k():
     assert average_precision(ranks, 20) == pytest.approx((1 + 2 / 5) / 3)
     assert average_precision(ranks, 2) == pytest.approx(1 / 2)
     assert average_precision(ranks) == pytest.approx((1 + 2 / 5 + 3 / 30) / 3)
+
+
+def test_identical_ids_can_be_ignored():
+    corpus = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    qrels = {"d0": {"d0": 1, "d1": 1}}
+    kept = rank_corpus(["d0"], torch.tensor([[1.0, 0.0]]), ["d0", "d1", "d2"], corpus, qrels, top_k=3)
+    dropped = rank_corpus(["d0"], torch.tensor([[1.0, 0.0]]), ["d0", "d1", "d2"], corpus, qrels, top_k=3,
+                          ignore_identical_ids=True)
+    assert kept.relevant_ranks["d0"].tolist() == [1, 2]
+    assert dropped.relevant_ranks["d0"].tolist() == [1] and "d0" not in dropped.run["d0"]

@@ -79,7 +79,9 @@ def subsets(definition: TaskDefinition) -> dict[str, dict[str, LanguageFiles]]:
 def _query_field(definition: TaskDefinition) -> str:
     field = definition.source.get("query_field", "question")
     if field not in QUERY_FIELDS:
-        raise XLRBenchError(f"{definition.path}: field 'source.query_field' is {field!r}; use one of {', '.join(QUERY_FIELDS)}.")
+        raise XLRBenchError(
+            f"{definition.path}: field 'source.query_field' is {field!r}; use one of {', '.join(QUERY_FIELDS)}."
+        )
     return field
 
 
@@ -104,10 +106,11 @@ class AfriQARetrieval(FullRankRetrieval):
     @staticmethod
     def dataset_reference(definition: TaskDefinition) -> dict[str, str]:
         """mteb's ``dataset`` field: the upstream repository and pinned commit of the files."""
+        kind = definition.source_kind
         if definition.source.get("dataset") != DATASET:
             raise XLRBenchError(
                 f"{definition.path}: the afriqa loader reads the registered AfriQA files; set "
-                f"source.dataset = \"{DATASET}\" (found {definition.source_kind} = {definition.source[definition.source_kind]!r})."
+                f"source.dataset = \"{DATASET}\" (found source.{kind} = {definition.source[kind]!r})."
             )
         return dataset_reference(DATASET)
 
@@ -126,7 +129,8 @@ class AfriQARetrieval(FullRankRetrieval):
                 kept = [q for q in questions if gold.get(str(q["id"])) in copies and (q[field] or "").strip()]
                 self.dataset[lang][split] = {
                     "corpus": corpus,
-                    "queries": Dataset.from_dict({"id": [str(q["id"]) for q in kept], "text": [q[field] for q in kept]}),
+                    "queries": Dataset.from_dict({"id": [str(q["id"]) for q in kept],
+                                                  "text": [q[field] for q in kept]}),
                     "relevant_docs": {str(q["id"]): dict.fromkeys(copies[gold[str(q["id"])]], 1) for q in kept},
                     "top_ranked": None,
                 }

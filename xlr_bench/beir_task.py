@@ -43,7 +43,7 @@ class BeirSplit:
     def to_mteb(self) -> dict[str, Any]:
         """The split as ``AbsTaskRetrieval.dataset[subset][split]`` wants it."""
         return {
-            "corpus": Dataset.from_list(self.corpus) if self.corpus else Dataset.from_dict({"id": [], "text": [], "title": []}),
+            "corpus": Dataset.from_list(self.corpus),
             "queries": Dataset.from_list(self.queries),
             "relevant_docs": self.qrels,
             "top_ranked": None,
@@ -64,8 +64,12 @@ def read_records(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     records = []
     for lineno, row in enumerate(read_jsonl(_required(path)), 1):
         if "_id" not in row:
-            raise XLRBenchError(f"{path}, record {lineno}: no '_id' field (BEIR records need _id, {', '.join(fields)}).")
+            raise XLRBenchError(
+                f"{path}, record {lineno}: no '_id' field (BEIR records need _id, {', '.join(fields)})."
+            )
         records.append({"id": str(row["_id"]), **{f: row.get(f) or "" for f in fields}})
+    if not records:
+        raise XLRBenchError(f"{path} holds no records.")
     return records
 
 
@@ -74,17 +78,21 @@ def read_qrels(path: Path, query_ids: set[str], corpus_ids: set[str]) -> dict[st
     qrels: dict[str, dict[str, int]] = {}
     with _required(path).open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, 1):
-            cols = line.rstrip("\n").split("\t")
+            cols = line.rstrip("\r\n").split("\t")
             if lineno == 1 and tuple(cols) == QRELS_HEADER or not line.strip():
                 continue
             if len(cols) != 3 or not cols[2].lstrip("-").isdigit():
-                raise XLRBenchError(f"{path}, line {lineno}: expected `query-id<TAB>corpus-id<TAB>integer score`, got {line.strip()!r}.")
+                raise XLRBenchError(
+                    f"{path}, line {lineno}: expected `query-id<TAB>corpus-id<TAB>integer score`, got {line.strip()!r}."
+                )
             qid, did, score = cols
             if qid not in query_ids:
                 raise XLRBenchError(f"{path}, line {lineno}: query id {qid!r} is not in queries.jsonl.")
             if did not in corpus_ids:
                 raise XLRBenchError(f"{path}, line {lineno}: corpus id {did!r} is not in corpus.jsonl.")
             qrels.setdefault(qid, {})[did] = int(score)
+    if not qrels:
+        raise XLRBenchError(f"{path} holds no judgements (after the header `query-id corpus-id score`).")
     return qrels
 
 
@@ -155,7 +163,8 @@ class BeirRetrieval(FullRankRetrieval):
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:
             return
-        self.dataset = {"default": {split: read_source(self.definition, split).to_mteb() for split in self.metadata.eval_splits}}
+        splits = self.metadata.eval_splits
+        self.dataset = {"default": {split: read_source(self.definition, split).to_mteb() for split in splits}}
         self.data_loaded = True
 
 
@@ -174,7 +183,9 @@ def iso_script(lang: str) -> str:
         raise XLRBenchError(f"--lang {lang!r} is not an ISO 639-3 code mteb knows (e.g. swa, hau, yor).")
     script = _get_iso3_to_default_script().get(lang)
     if script is None:
-        raise XLRBenchError(f"mteb knows no default script for {lang!r}; give it as --lang {lang}-<Script>, e.g. {lang}-Latn.")
+        raise XLRBenchError(
+            f"mteb knows no default script for {lang!r}; give it as --lang {lang}-<Script>, e.g. {lang}-Latn."
+        )
     return f"{lang}-{script}"
 
 

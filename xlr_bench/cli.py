@@ -97,9 +97,10 @@ def _register_subcommands() -> None:
     # Command groups that live in their own modules (one responsibility each).
     from xlr_bench.cli_models import evaluate_cmd, models, results
     from xlr_bench.cli_tasks import tasks, translate_beir
+    from xlr_bench.cli_sweep import report_cmd, sweep_cmd
     from xlr_bench.cli_train import train_cmd
 
-    for command in (tasks, translate_beir, evaluate_cmd, models, results, train_cmd):
+    for command in (tasks, translate_beir, evaluate_cmd, models, results, train_cmd, sweep_cmd, report_cmd):
         main.add_command(command)
 
 

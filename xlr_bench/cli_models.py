@@ -14,7 +14,8 @@ import click
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("results"),
               show_default=True, help="The results/ folder (leaderboard layout).")
 @click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default="fp32", show_default=True,
+              help="Encoding precision (recorded in the results); see benchmarks/README.md for speed and agreement.")
 @click.option("--device", default=None, help="cpu, cuda, ... (default: cuda if available).")
 @click.option("--overwrite", is_flag=True, help="Recompute tasks already in --output.")
 def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path, batch_size: int,

@@ -46,7 +46,8 @@ def tasks_describe(name: str, subsets: tuple[str, ...]) -> None:
         raise XLRBenchError(f"Unknown task {name!r}: {exc.args[0]}") from exc
     task.load_data()
     click.echo(f"{name}: {task.metadata.description.splitlines()[0][:100]}...")
-    click.echo(f"{'subset':10} {'split':6} {'queries':>8} {'docs':>8} {'rel/query':>9} {'query chars':>11} {'doc chars':>9}")
+    click.echo(f"{'subset':10} {'split':6} {'queries':>8} {'docs':>8} {'rel/query':>9} "
+               f"{'query chars':>11} {'doc chars':>9}")
     for subset, splits in task.dataset.items():
         for split, data in splits.items():
             s = split_statistics(data)
@@ -93,7 +94,8 @@ def tasks_validate(file: Path) -> None:
 
 @tasks.command("new")
 @click.option("--from", "english_task", required=True, help="The English mteb task that was translated, e.g. SciFact.")
-@click.option("--lang", required=True, help="ISO 639-3 code of the translation (e.g. swa), optionally with script: swa-Latn.")
+@click.option("--lang", required=True,
+              help="ISO 639-3 code of the translation (e.g. swa), optionally with script: swa-Latn.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Where to write the definition (default: ./<Task>-<lang>.toml).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
@@ -130,11 +132,13 @@ def tasks_new(english_task: str, lang: str, out: Path | None, force: bool) -> No
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1))
 @click.option("--max-tokens", default=200, show_default=True, type=click.IntRange(8),
               help="Longest piece sent to the model; longer texts are split at sentences.")
-def translate_beir(source: str, lang: str, out: Path, mt_model: str | None, model_revision: str | None, task: str | None,
-                   split: str, source_revision: str | None, src_lang: str, batch_size: int, max_tokens: int) -> None:
+def translate_beir(source: str, lang: str, out: Path, mt_model: str | None, model_revision: str | None,
+                   task: str | None, split: str, source_revision: str | None, src_lang: str, batch_size: int,
+                   max_tokens: int) -> None:
     """Machine-translate a BEIR dataset (queries, titles, texts) and write it with its task definition."""
     from xlr_bench.translate_beir import DEFAULT_MODEL, translate_beir as run
 
-    definition = run(source, lang, out, mt_model=mt_model or DEFAULT_MODEL, task=task, split=split, source_revision=source_revision,
-                     model_revision=model_revision, src_lang=src_lang, batch_size=batch_size, max_tokens=max_tokens)
+    definition = run(source, lang, out, mt_model=mt_model or DEFAULT_MODEL, task=task, split=split,
+                     source_revision=source_revision, model_revision=model_revision, src_lang=src_lang,
+                     batch_size=batch_size, max_tokens=max_tokens)
     click.echo(f"wrote {definition}; evaluate with XLR_BENCH_TASKS={out.resolve()}")

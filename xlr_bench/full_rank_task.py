@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
+from mteb._create_dataloaders import _retrieval_texts
 from mteb.abstasks.retrieval import _filter_queries_without_positives
 from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
@@ -60,13 +61,14 @@ class FullRankRetrieval(AbsTaskRetrieval):
         memo = memo_for(model)
         common = dict(task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset, encode_kwargs=dict(encode_kwargs))
         with timer("Encoding queries", split=hf_split, subset=hf_subset):
-            query_emb = memo.encode(model, _column(queries, "text"), prompt_type=PromptType.query, **common)
+            query_emb = memo.encode(model, _retrieval_texts(queries, PromptType.query), prompt_type=PromptType.query, **common)
         with timer("Encoding corpus", split=hf_split, subset=hf_subset):
-            corpus_emb = memo.encode(model, _column(corpus, "text"), prompt_type=PromptType.document, **common)
+            # mteb's own text of a document: its title and text joined
+            corpus_emb = memo.encode(model, _retrieval_texts(corpus, PromptType.document), prompt_type=PromptType.document, **common)
         with timer("Scoring", split=hf_split, subset=hf_subset):
             ranking = rank_corpus(
                 _column(queries, "id"), query_emb, _column(corpus, "id"), corpus_emb, qrels,
-                top_k=self._top_k, similarity=model.similarity,
+                top_k=self._top_k, similarity=model.similarity, ignore_identical_ids=self.ignore_identical_ids,
             )
             standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
             full, per_query = full_rank_scores(ranking, pooled=self.pooled)

@@ -45,29 +45,36 @@ def rank_corpus(
     top_k: int,
     similarity: Similarity = cosine,
     block_size: int = 256,
+    ignore_identical_ids: bool = False,
 ) -> Ranking:
     """Rank the whole corpus for every query, in query blocks.
 
-    Returns the rank of each relevant document (``qrels`` value > 0) and the ``top_k`` run.
+    Returns the rank of each relevant document (``qrels`` value > 0) and the ``top_k`` run. With
+    ``ignore_identical_ids`` (mteb's flag, for corpora that contain the queries themselves) a
+    document whose id equals the query id is ranked last and left out of both.
     """
     q = torch.as_tensor(np.asarray(query_emb, dtype=np.float32))
     c = torch.as_tensor(np.asarray(corpus_emb, dtype=np.float32))
     position = {doc_id: i for i, doc_id in enumerate(corpus_ids)}
     n_docs = len(corpus_ids)
     k = min(top_k, n_docs)
-    relevant = [[position[d] for d, grade in qrels.get(qid, {}).items() if grade > 0 and d in position]
-                for qid in query_ids]
+    relevant = [[position[d] for d, grade in qrels.get(qid, {}).items()
+                 if grade > 0 and d in position and not (ignore_identical_ids and d == qid)] for qid in query_ids]
     ranks: dict[str, np.ndarray] = {}
     run: dict[str, dict[str, float]] = {}
     for start in range(0, len(query_ids), block_size):
         block_ids = query_ids[start : start + block_size]
         scores = torch.as_tensor(similarity(q[start : start + block_size], c)).float()
+        if ignore_identical_ids:
+            for row, qid in enumerate(block_ids):
+                if qid in position:
+                    scores[row, position[qid]] = float("-inf")
         # one stable descending sort per query gives the top-k and, inverted, every document's rank
         order = torch.sort(scores, dim=1, descending=True, stable=True).indices
         top_idx = order[:, :k]
         top_scores = scores.gather(1, top_idx)
         for qid, idx, val in zip(block_ids, top_idx.tolist(), top_scores.tolist()):
-            run[qid] = {corpus_ids[j]: s for j, s in zip(idx, val)}
+            run[qid] = {corpus_ids[j]: s for j, s in zip(idx, val) if s != float("-inf")}
         rank_of = torch.empty_like(order)
         rank_of.scatter_(1, order, torch.arange(1, n_docs + 1).expand_as(order).contiguous())
         for row, (qid, r) in enumerate(zip(block_ids, relevant[start : start + block_size])):

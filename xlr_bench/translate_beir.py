@@ -25,9 +25,8 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +98,9 @@ class Translator:
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=self.max_tokens)
         enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
         with torch.inference_mode():
-            ids = self.model.generate(**enc, max_new_tokens=int(enc["input_ids"].shape[1] * 1.5) + 10, **self.generate_kwargs)
+            # room for a translation half as long again as its source (plus a margin for short inputs)
+            budget = int(enc["input_ids"].shape[1] * 1.5) + 10
+            ids = self.model.generate(**enc, max_new_tokens=budget, **self.generate_kwargs)
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
     def _n_tokens(self, text: str) -> int:
@@ -142,13 +143,13 @@ class Translator:
 
 @dataclass
 class Source:
-    """The records and qrels to translate: raw rows (every field kept) keyed by the string of their ``_id``."""
+    """What to translate: raw BEIR rows (``_id`` and every other field, kept as they are) and qrels."""
 
     name: str
     corpus: list[dict[str, Any]]
     queries: list[dict[str, Any]]
     qrels: dict[str, str]  # file name under qrels/ -> its verbatim text
-    splits: list[str] = field(default_factory=list)
+    splits: list[str]
 
 
 def read_source(source: str, *, split: str = "test", revision: str | None = None) -> Source:
@@ -164,13 +165,15 @@ def read_source(source: str, *, split: str = "test", revision: str | None = None
                       queries=read_jsonl(folder / "queries.jsonl"),
                       qrels={p.name: p.read_text(encoding="utf-8") for p in qrels_files},
                       splits=[p.stem for p in qrels_files])
-    if revision is None and not re.fullmatch(r"[\w.-]+/[\w.-]+", source):
-        raise XLRBenchError(f"--source {source!r} is neither a folder nor a Hugging Face dataset name (owner/name).")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", source):
+        raise XLRBenchError(f"--source {source!r} is neither an existing folder nor a Hugging Face dataset "
+                            f"(owner/name).")
     data = read_hf(source, revision or "main", split)
-    lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{s}" for q, docs in data.qrels.items() for d, s in docs.items()]
-    return Source(name=source.split("/")[-1], corpus=[{"_id": r["id"], "title": r["title"], "text": r["text"]} for r in data.corpus],
+    qrels = "".join(f"{q}\t{d}\t{s}\n" for q, docs in data.qrels.items() for d, s in docs.items())
+    return Source(name=source.split("/")[-1],
+                  corpus=[{"_id": r["id"], "title": r["title"], "text": r["text"]} for r in data.corpus],
                   queries=[{"_id": r["id"], "text": r["text"]} for r in data.queries],
-                  qrels={f"{split}.tsv": "\n".join(lines) + "\n"}, splits=[split])
+                  qrels={f"{split}.tsv": "query-id\tcorpus-id\tscore\n" + qrels}, splits=[split])
 
 
 def translate_beir(source: str, lang: str, out: Path, *, mt_model: str = DEFAULT_MODEL, task: str | None = None,
@@ -183,37 +186,52 @@ def translate_beir(source: str, lang: str, out: Path, *, mt_model: str = DEFAULT
     """
     out = Path(out).expanduser()
     code, iso = split_lang(lang)
-    provenance = {"tool": "xlr-bench translate-beir", "source": _source_label(source), "source_revision": source_revision,
-                  "split": split if not Path(source).is_dir() else None, "lang": iso, "model": mt_model,
-                  "model_revision": model_revision, "src_lang": src_lang}
+    is_folder = Path(source).expanduser().is_dir()
+    provenance = {"tool": "xlr-bench translate-beir", "source": _source_label(source),
+                  "source_revision": source_revision, "split": None if is_folder else split, "lang": iso,
+                  "model": mt_model, "model_revision": model_revision, "src_lang": src_lang}
     _refuse_foreign_output(out, provenance)
     data = read_source(source, split=split, revision=source_revision)
-    task = task or _mteb_task_for(source)
     translator = Translator(mt_model, iso, src_lang=src_lang, revision=model_revision,
                             batch_size=batch_size, max_tokens=max_tokens)
-    provenance.update(model_commit=translator.commit_hash(), tgt_lang=translator.target_code,
-                      started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), complete=False)
+    provenance.update(model_commit=translator.commit_hash(), tgt_lang=translator.target_code, started=_now(),
+                      complete=False)
     if not (out / PROVENANCE).is_file():
         write_json(out / PROVENANCE, provenance)
     counts = {
         "queries": translate_records(data.queries, ("text",), out / "queries.jsonl", translator, f"queries -> {code}"),
-        "corpus": translate_records(data.corpus, ("title", "text"), out / "corpus.jsonl", translator, f"corpus -> {code}"),
+        "corpus": translate_records(data.corpus, ("title", "text"), out / "corpus.jsonl", translator,
+                                    f"corpus -> {code}"),
     }
     for name, text in data.qrels.items():
         with atomic_open(out / "qrels" / name, "w", encoding="utf-8") as handle:
             handle.write(text)
-    fields = translated_task_fields(iso, english_task=task, source_name=data.name, directory=".", eval_splits=data.splits,
-                                    note=f"Translated by xlr-bench translate-beir with {mt_model} "
-                                         f"(commit {provenance['model_commit'] or model_revision or 'unknown'}); see provenance.json.")
+    definition = _write_definition(out, data, iso, english_task=task or _mteb_task_for(source), provenance=provenance)
+    started = json.loads((out / PROVENANCE).read_text(encoding="utf-8"))
+    write_json(out / PROVENANCE, {**started, "complete": True, "finished": _now(), "translated_this_run": counts,
+                                  "records": {"queries": len(data.queries), "corpus": len(data.corpus)}})
+    return definition
+
+
+def _write_definition(out: Path, data: Source, iso: str, *, english_task: str | None,
+                      provenance: dict[str, Any]) -> Path:
+    """The folder's own ``beir`` definition (``source.directory = "."``), named ``<Task>-<lang>``."""
+    commit = provenance["model_commit"] or provenance["model_revision"] or "unknown"
+    fields = translated_task_fields(
+        iso, english_task=english_task, source_name=data.name, directory=".", eval_splits=data.splits,
+        note=f"Translated by xlr-bench translate-beir with {provenance['model']} (commit {commit}); "
+             f"see provenance.json.",
+    )
+    comment = (f"{fields['name']}: written by `xlr-bench translate-beir` from {provenance['source']}.\n"
+               f"Use it with XLR_BENCH_TASKS={out.resolve()}; review the metadata before publishing results.")
     definition = out / f"{fields['name']}.toml"
     with atomic_open(definition, "w", encoding="utf-8") as handle:
-        handle.write(definition_toml(fields, f"{fields['name']}: written by `xlr-bench translate-beir` from {provenance['source']}.\n"
-                                             f"Use it with XLR_BENCH_TASKS={out.resolve()}; review the metadata before publishing results."))
-    write_json(out / PROVENANCE, {**json.loads((out / PROVENANCE).read_text(encoding="utf-8")), "complete": True,
-                                  "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                  "records": {"queries": len(data.queries), "corpus": len(data.corpus)},
-                                  "translated_this_run": counts})
+        handle.write(definition_toml(fields, comment))
     return definition
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def translate_records(records: list[dict[str, Any]], fields: tuple[str, ...], path: Path, translator: Translator,
@@ -278,7 +296,8 @@ def _refuse_foreign_output(out: Path, provenance: dict[str, Any]) -> None:
         return
     existing = out / PROVENANCE
     if not existing.is_file():
-        raise XLRBenchError(f"--out {out} already holds files that are not a translate-beir output; use an empty or new folder.")
+        raise XLRBenchError(f"--out {out} already holds files that are not a translate-beir output; "
+                            f"use an empty or new folder.")
     previous = json.loads(existing.read_text(encoding="utf-8"))
     for key in ("lang", "model", "source"):
         if previous.get(key) != provenance[key]:

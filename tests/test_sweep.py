@@ -1,0 +1,81 @@
+"""The α sweep and its report, end to end on a tiny local model and real data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from xlr_bench.errors import XLRBenchError
+from xlr_bench.report import build_report, collect
+from xlr_bench.sweep import SweepConfig, check_ratios, planned_runs, run_sweep
+from xlr_bench.training import TrainConfig
+
+TASKS = ["XQuADRRetrieval", "XQuADRMonolingualRetrieval", "XQuADRCrossLingualRetrieval"]
+
+
+def _config(base: str) -> SweepConfig:
+    return SweepConfig(
+        base=base, ratios=[0.0, 1.0], seeds=[1, 2], replicate_ratios=[1.0], tasks=TASKS,
+        subsets=["th", "th-th", "de-th"], eval_batch_size=64,
+        train=TrainConfig(base=base, train_data=["mlqa-r"], steps=2, batch_size=8, max_pairs=300,
+                          eval_steps=2, save_steps=2, learning_rate=1e-3),
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tiny_model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    config = _config(str(tiny_model_dir))
+    report = run_sweep(config, root / "sweep", root / "results", root / "report")
+    return config, root, report
+
+
+def test_sweep_trains_every_run_and_scores_base_and_checkpoints(swept):
+    config, root, _ = swept
+    assert planned_runs(config) == [(0.0, 1), (1.0, 1), (1.0, 2)]
+    assert sorted(p.name for p in (root / "sweep").glob("a*-s*")) == ["a000-s1", "a100-s1", "a100-s2"]
+    names = {m.name: len(m.revisions) for m in collect(root / "results").models}
+    assert names == {"local/st": 1, "xlr-bench/st-hybrid-a000": 1, "xlr-bench/st-hybrid-a100": 2}
+
+
+def test_report_has_tables_intervals_tests_and_plots(swept):
+    _, root, report = swept
+    text = report.read_text()
+    for needle in ("| model | runs | Mo. mAP@20", "95% bootstrap intervals", "Paired bootstrap tests",
+                   "unseen in training", "The α the criterion picks", "α=1.00 | 2 |"):
+        assert needle in text, needle
+    for plot in ("xquad-r_map_at_20_vs_alpha.png", "xquad-r_rank_distance_vs_alpha.svg", "xquad-r_heatmap_multilingual.png"):
+        assert (root / "report" / plot).stat().st_size > 1000
+
+
+def test_rerun_recomputes_nothing_and_other_config_is_refused(swept):
+    config, root, _ = swept
+    before = (root / "sweep" / "timings.jsonl").read_text().count('"train"')
+    run_sweep(config, root / "sweep", root / "results")
+    lines = (root / "sweep" / "timings.jsonl").read_text().splitlines()
+    assert sum('"train"' in line for line in lines) == before
+    with pytest.raises(XLRBenchError, match=r"train\.steps: 2 there, 3 now"):
+        run_sweep(replace(config, train=replace(config.train, steps=3)), root / "sweep", root / "results")
+
+
+def test_report_lists_foreign_files_and_builds_from_the_rest(swept, tmp_path):
+    _, root, _ = swept
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    folder = next(results.glob("xlr-bench__st-hybrid-a000/*"))
+    (folder / "NotAResult.json").write_text(json.dumps({"hello": "world"}))
+    (folder / "XQuADRCrossLingualRetrieval.json").unlink()
+    report = build_report(results, tmp_path / "report").read_text()
+    assert "NotAResult.json: not an mteb result" in report
+    assert "Missing results" in report and "α=0.00: XQuADRCrossLingualRetrieval" in report
+
+
+def test_bad_ratio_lists():
+    with pytest.raises(XLRBenchError, match=r"\[0, 1\]"):
+        check_ratios([0.0, 1.5])
+    with pytest.raises(XLRBenchError, match="more than once"):
+        check_ratios([0.5, 0.5])

@@ -1,0 +1,408 @@
+"""The α-sweep report, built from result files alone.
+
+``build_report(results_dir, out_dir)`` reads an mteb results tree (``<org__model>/<revision>/``),
+so it works on results produced anywhere (a leaderboard results repository too). Models are read
+from their metadata: a trained checkpoint's name carries its α (``...-hybrid-a050``) and each
+revision under one name is one seed; a model without α is a reference (the untrained base).
+
+Per LAReQA dataset it lays out the paper's Tables 1 and 2 (Mo. / Cr. / Mul. mAP, R@1 / R@10, rank
+distance, per α and the base model), a per-language table grouped into languages seen in training,
+unseen languages and low-resource languages, plots of each metric and of rank distance against α
+and a per-language heat map, bootstrap 95% intervals over queries, paired bootstrap tests (α = 0.5
+against each extreme, the best α against the base model), and the α a declared criterion picks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xlr_bench.atomic import atomic_open
+
+ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
+N_BOOT = 1000
+SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
+CRITERION = "mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset"
+
+
+@dataclass
+class SubsetScores:
+    """One subset's scores of one model revision."""
+
+    scores: dict[str, float]
+    per_query: dict[str, list[float]]
+    ids_sha: str | None
+
+
+@dataclass
+class ModelRuns:
+    """All revisions (seeds) of one model name."""
+
+    name: str
+    alpha: float | None
+    training_tasks: set[str] = field(default_factory=set)
+    # task -> subset -> list over revisions
+    results: dict[str, dict[str, list[SubsetScores]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    revisions: list[str] = field(default_factory=list)
+    precision: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return f"α={self.alpha:.2f}" if self.alpha is not None else f"base ({self.name.split('/')[-1]})"
+
+
+@dataclass
+class Collected:
+    models: list[ModelRuns]
+    problems: list[str]
+
+
+def collect(results_dir: Path) -> Collected:
+    """Read every model revision under ``results_dir``; unreadable or foreign files become problems."""
+    from mteb.results import TaskResult
+
+    models: dict[str, ModelRuns] = {}
+    problems: list[str] = []
+    for meta_path in sorted(Path(results_dir).glob("*/*/model_meta.json")):
+        folder = meta_path.parent
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{meta_path}: unreadable model_meta.json ({exc.msg})")
+            continue
+        name = meta.get("name") or folder.parent.name.replace("__", "/")
+        match = ALPHA_RE.search(name)
+        runs = models.setdefault(name, ModelRuns(name, int(match.group(1)) / 100 if match else None))
+        runs.revisions.append(folder.name)
+        runs.training_tasks |= set(meta.get("training_datasets") or [])
+        runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
+        for path in sorted(folder.glob("*.json")):
+            if path.name == "model_meta.json":
+                continue
+            try:
+                result = TaskResult.from_disk(path)
+            except Exception as exc:  # foreign or broken file: report it, use the rest
+                problems.append(f"{path}: not an mteb result ({str(exc).splitlines()[0]})")
+                continue
+            for split_scores in result.scores.values():
+                for entry in split_scores:
+                    runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
+                        {k: v for k, v in entry.items() if isinstance(v, (int, float))},
+                        entry.get("per_query") or {}, entry.get("per_query_ids_sha256"),
+                    ))
+    ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.name))
+    return Collected(ordered, problems)
+
+
+def _families() -> dict[str, dict[str, str]]:
+    """LAReQA dataset -> {setting: task name}, from xlr-bench's task definitions."""
+    from xlr_bench.task_definitions import load_definitions
+
+    families: dict[str, dict[str, str]] = defaultdict(dict)
+    for name, definition in load_definitions().items():
+        if definition.loader == "lareqa" and definition.setting:
+            families[definition.source["dataset"]][definition.setting] = name
+    return dict(families)
+
+
+def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
+    """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
+    subsets = runs.results.get(task)
+    if not subsets:
+        return None
+    per_seed = defaultdict(list)
+    for entries in subsets.values():
+        for seed, entry in enumerate(entries):
+            if metric in entry.scores:
+                per_seed[seed].append(entry.scores[metric])
+    if not per_seed:
+        return None
+    return float(np.mean([np.mean(v) for v in per_seed.values()])), len(per_seed)
+
+
+def _query_matrix(runs: ModelRuns, task: str, metric: str) -> dict[str, np.ndarray]:
+    """subset -> per-query values averaged over seeds (only seeds that recorded them)."""
+    out = {}
+    for subset, entries in runs.results.get(task, {}).items():
+        vectors = [np.asarray(e.per_query[metric]) for e in entries if metric in e.per_query]
+        if vectors and len({len(v) for v in vectors}) == 1:
+            out[subset] = np.mean(vectors, axis=0)
+    return out
+
+
+def _bootstrap(values: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of the mean over subsets of per-subset query means (queries resampled)."""
+    reps = np.zeros(N_BOOT)
+    for vec in values.values():
+        idx = rng.integers(0, len(vec), size=(N_BOOT, len(vec)))
+        reps += vec[idx].mean(axis=1)
+    return reps / max(1, len(values))
+
+
+def confidence_interval(runs: ModelRuns, task: str, metric: str, seed: int = 0) -> tuple[float, float] | None:
+    """95% bootstrap interval over queries of a task-level figure."""
+    values = _query_matrix(runs, task, metric)
+    if not values:
+        return None
+    reps = _bootstrap(values, np.random.default_rng(seed))
+    return float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))
+
+
+def paired_test(a: ModelRuns, b: ModelRuns, task: str, metric: str, seed: int = 0) -> tuple[float, float, float] | None:
+    """(mean difference a - b, two-sided bootstrap p-value, number of queries), paired by query."""
+    va, vb = _query_matrix(a, task, metric), _query_matrix(b, task, metric)
+    shared = sorted(set(va) & set(vb))
+    if not shared:
+        return None
+    diffs = {s: va[s] - vb[s] for s in shared if len(va[s]) == len(vb[s])}
+    if not diffs:
+        return None
+    observed = float(np.mean([d.mean() for d in diffs.values()]))
+    reps = _bootstrap({s: d - d.mean() for s, d in diffs.items()}, np.random.default_rng(seed))  # null: no difference
+    p = float(np.mean(np.abs(reps) >= abs(observed)))
+    return observed, max(p, 1 / N_BOOT), float(sum(len(d) for d in diffs.values()))
+
+
+def _fmt(value: tuple[float, int] | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value[0]:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _plot_metric_vs_alpha(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = [m for m in models if m.alpha is not None]
+    bases = [m for m in models if m.alpha is None]
+    files = []
+    for metric, title, settings in (("map_at_20", "mAP@20", ("monolingual", "cross-lingual", "multilingual")),
+                                    ("rank_distance", "rank distance (lower = less language bias)", ("multilingual",))):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for setting in settings:
+            task = family.get(setting)
+            if task is None:
+                continue
+            points = [(m.alpha, _subset_mean(m, task, metric)) for m in trained]
+            points = [(a, v[0]) for a, v in points if v is not None]
+            if not points:
+                continue
+            xs, ys = zip(*sorted(points))
+            line = ax.plot(xs, ys, marker="o", label=f"{SETTING_LABEL[setting]} {task}")[0]
+            for base in bases:
+                value = _subset_mean(base, task, metric)
+                if value:
+                    ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+        ax.set_xlabel("α (share of monolingual batches)")
+        ax.set_ylabel(title)
+        ax.set_title(f"{dataset}: {title} vs α (dashed: untrained base)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        for ext in ("png", "svg"):
+            path = out / f"{dataset}_{metric}_vs_alpha.{ext}"
+            fig.savefig(path, dpi=120)
+        files.append(f"{dataset}_{metric}_vs_alpha.png")
+        plt.close(fig)
+    return files
+
+
+def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    subsets = sorted({s for m in models for s in m.results.get(task, {})})
+    if not subsets:
+        return None
+    grid = np.full((len(subsets), len(models)), np.nan)
+    for j, model in enumerate(models):
+        for i, subset in enumerate(subsets):
+            entries = model.results.get(task, {}).get(subset, [])
+            values = [e.scores.get("map_at_20") for e in entries if "map_at_20" in e.scores]
+            if values:
+                grid[i, j] = np.mean(values)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(models), 0.8 + 0.3 * len(subsets)))
+    image = ax.imshow(grid, aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(models)), [m.label for m in models], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(subsets)), subsets, fontsize=8)
+    for i in range(len(subsets)):
+        for j in range(len(models)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=6, color="w")
+    fig.colorbar(image, ax=ax, label="mAP@20")
+    ax.set_title(f"{task}: mAP@20 per query language")
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(out / f"{name}.{ext}", dpi=120)
+    plt.close(fig)
+    return f"{name}.png"
+
+
+def _language_groups(models: list[ModelRuns], subsets: list[str]) -> dict[str, list[str]]:
+    """Query languages of a task split into seen / unseen in training, from the training tasks' languages."""
+    import mteb
+
+    seen: set[str] = set()
+    for model in models:
+        for task_name in model.training_tasks:
+            try:
+                task = mteb.get_task(task_name)
+            except KeyError:
+                continue
+            seen |= {s.split("-")[0] for s in task.hf_subsets}
+    langs = [s.split("-")[0] for s in subsets]
+    return {"seen in training": [s for s, l in zip(subsets, langs) if l in seen],
+            "unseen in training": [s for s, l in zip(subsets, langs) if l not in seen]}
+
+
+def build_report(results_dir: Path, out_dir: Path) -> Path:
+    """Write ``report.md`` and its plots into ``out_dir``; returns the report path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    collected = collect(Path(results_dir))
+    models = collected.models
+    lines = ["# Hybrid batch training: α sweep report", "",
+             f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
+             + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
+             "", "Precision of the encodings: " + ", ".join(sorted({p for m in models for p in m.precision})) + ".", ""]
+    if collected.problems:
+        lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
+    criterion_scores: dict[str, float] = {}
+    first = True
+    for dataset, family in sorted(_families().items(), key=lambda kv: kv[0] != "xquad-r"):
+        present = [m for m in models if any(t in m.results for t in family.values())]
+        if not present:
+            continue
+        lines += [f"## {dataset.upper()}", ""]
+        missing = [f"{m.label}: {t}" for m in present for t in family.values() if t not in m.results]
+        if missing:
+            lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
+        header = ["model", "runs", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
+                  "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
+        rows = []
+        for m in present:
+            cells = [m.label, str(len(m.revisions))]
+            for metric in ("map_at_20", "map"):
+                for setting in ("monolingual", "cross-lingual", "multilingual"):
+                    cells.append(_fmt(_subset_mean(m, family.get(setting, ""), metric)))
+            cells.append(_fmt(_subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
+            cells.append(_fmt(_subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
+            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
+            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
+            rows.append(cells)
+            if m.alpha is not None and first:
+                values = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
+                if all(values):
+                    criterion_scores[m.label] = float(np.mean([v[0] for v in values]))
+        lines += ["Settings as in arXiv 2408.10536 Tables 1–2: Mo. = X→X (mean over languages), Cr. = X→Y "
+                  "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance.", ""]
+        lines += _table(header, rows) + [""]
+        lines += ["### 95% bootstrap intervals (queries resampled within each subset, 1000 replicates)", ""]
+        ci_rows = []
+        for m in present:
+            cells = [m.label]
+            for setting in ("monolingual", "cross-lingual", "multilingual"):
+                ci = confidence_interval(m, family.get(setting, ""), "map_at_20")
+                cells.append("–" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+            ci = confidence_interval(m, family.get("multilingual", ""), "rank_distance")
+            cells.append("–" if ci is None else f"[{ci[0]:.1f}, {ci[1]:.1f}]")
+            ci_rows.append(cells)
+        lines += _table(["model", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mul. RD"], ci_rows) + [""]
+        lines += _paired_section(present, family)
+        lines += _language_section(present, family)
+        plots = _plot_metric_vs_alpha(present, family, out_dir, dataset)
+        heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
+        lines += [f"![{p}]({p})" for p in plots + ([heat] if heat else [])] + [""]
+        first = False
+    if criterion_scores:
+        best = max(criterion_scores, key=criterion_scores.get)
+        lines += ["## The α the criterion picks", "", f"Criterion (declared before looking): {CRITERION}.", ""]
+        lines += _table(["model", "criterion"], [[k, f"{v:.4f}"] for k, v in criterion_scores.items()])
+        lines += ["", f"**Picked: {best}** ({criterion_scores[best]:.4f}). Read it together with the paired tests "
+                  "above: a difference whose interval includes zero is not a win.", ""]
+    lines += _low_resource_section(models)
+    report = out_dir / "report.md"
+    with atomic_open(report, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return report
+
+
+def _paired_section(models: list[ModelRuns], family: dict[str, str]) -> list[str]:
+    by_alpha = {m.alpha: m for m in models if m.alpha is not None}
+    bases = [m for m in models if m.alpha is None]
+    comparisons = []
+    if 0.5 in by_alpha:
+        comparisons += [(by_alpha[0.5], by_alpha[a]) for a in (0.0, 1.0) if a in by_alpha]
+    if by_alpha and bases:
+        scored = {a: _subset_mean(m, family.get("multilingual", ""), "map_at_20") for a, m in by_alpha.items()}
+        scored = {a: v[0] for a, v in scored.items() if v}
+        if scored:
+            comparisons.append((by_alpha[max(scored, key=scored.get)], bases[0]))
+    if not comparisons:
+        return []
+    rows = []
+    for a, b in comparisons:
+        for setting in ("monolingual", "cross-lingual", "multilingual"):
+            test = paired_test(a, b, family.get(setting, ""), "map_at_20")
+            if test:
+                diff, p, n = test
+                rows.append([f"{a.label} − {b.label}", SETTING_LABEL[setting], f"{diff:+.4f}", f"{p:.3f}", str(int(n)),
+                             "yes" if p < 0.05 else "no"])
+    return ["### Paired bootstrap tests on mAP@20 (per query, two-sided)", ""] + _table(
+        ["comparison", "setting", "Δ", "p", "queries", "p < 0.05"], rows) + [""]
+
+
+def _language_section(models: list[ModelRuns], family: dict[str, str]) -> list[str]:
+    task = family.get("multilingual")
+    subsets = sorted({s for m in models for s in m.results.get(task or "", {})})
+    if not subsets:
+        return []
+    lines = [f"### Per query language ({task}, mAP@20; RD in brackets)", ""]
+    for group, members in _language_groups(models, subsets).items():
+        if not members:
+            continue
+        rows = []
+        for subset in members:
+            cells = [subset]
+            for m in models:
+                entries = m.results.get(task, {}).get(subset, [])
+                if entries:
+                    mean = np.mean([e.scores.get("map_at_20", np.nan) for e in entries])
+                    rd = np.mean([e.scores.get("rank_distance", np.nan) for e in entries])
+                    cells.append(f"{mean:.4f} ({rd:.0f})")
+                else:
+                    cells.append("–")
+            rows.append(cells)
+        lines += [f"**{group}**", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
+    return lines
+
+
+def _low_resource_section(models: list[ModelRuns]) -> list[str]:
+    """AfriQA and other non-LAReQA tasks: main score per language."""
+    from xlr_bench.task_definitions import load_definitions
+
+    definitions = load_definitions()
+    tasks = sorted({t for m in models for t in m.results if t in definitions and definitions[t].loader != "lareqa"})
+    lines = []
+    for task in tasks:
+        subsets = sorted({s for m in models for s in m.results.get(task, {})})
+        rows = []
+        for subset in subsets:
+            cells = [subset]
+            for m in models:
+                entries = m.results.get(task, {}).get(subset, [])
+                cells.append(f"{np.mean([e.scores.get('ndcg_at_10', np.nan) for e in entries]):.4f}" if entries else "–")
+            rows.append(cells)
+        lines += [f"## {task} (low-resource languages, nDCG@10)", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
+    return lines
