@@ -34,8 +34,9 @@ def subset_languages(definition: TaskDefinition) -> dict[str, tuple[str, list[st
 class LAReQARetrieval(FullRankRetrieval):
     """Base class; :func:`xlr_bench.task_factory.build_task_class` makes one subclass per definition.
 
-    ``sentence_only=True`` encodes candidates without their paragraph context (LAReQA's ablation);
-    the default follows the LAReQA protocol (sentence + context).
+    Candidates follow the LAReQA protocol (sentence + paragraph context) unless the definition says
+    ``source.candidates = "sentence"`` (LAReQA's sentence-only ablation, a task of its own name so
+    its results are never mixed with the protocol's); ``sentence_only=True`` forces it per instance.
     """
 
     definition: ClassVar[TaskDefinition]
@@ -56,7 +57,7 @@ class LAReQARetrieval(FullRankRetrieval):
 
     def __init__(self, sentence_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sentence_only = sentence_only
+        self.sentence_only = sentence_only or self.definition.source.get("candidates") == "sentence"
 
     def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
         if self.data_loaded:

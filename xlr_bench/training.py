@@ -132,6 +132,7 @@ def _check_config(config: TrainConfig, output: Path) -> None:
 
 def train(config: TrainConfig, output: Path) -> Path:
     """Train, resuming from ``output/checkpoints`` if a previous run was interrupted."""
+    import torch
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers.trainer_utils import get_last_checkpoint
@@ -189,6 +190,7 @@ def train(config: TrainConfig, output: Path) -> Path:
         logging_steps=max(1, min(10, total_steps // 10)),
         report_to="none",
         bf16=config.bf16,
+        use_cpu=not torch.cuda.is_available(),  # transformers insists on it for bf16 autocast on CPU
         dataloader_drop_last=True,
         disable_tqdm=False,
     )
