@@ -107,15 +107,16 @@ def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float
 
     ``map`` is LAReQA's full mAP; for pooled (multilingual) subsets ``rank_distance`` is the mean
     rank distance over the subset's queries (one query language per subset, so the report's
-    macro-average over languages is the mean over subsets). The per-query lists (in query-id order;
-    ``map_at_20`` too) let a report bootstrap confidence intervals and pair models query by query.
+    macro-average over languages is the mean over subsets). The per-query lists (in query-id order:
+    ``map_at_20`` and, pooled, ``rank_distance``) let a report bootstrap confidence intervals and
+    pair models query by query; the full-mAP list is left out to keep result files small.
     """
     qids = sorted(ranking.relevant_ranks)
-    per_query: dict[str, list[float]] = {
-        "map": [average_precision(ranking.relevant_ranks[q]) for q in qids],
-        "map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids],
-    }
+    full_ap = [average_precision(ranking.relevant_ranks[q]) for q in qids]
+    per_query: dict[str, list[float]] = {"map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids]}
     if pooled:
         per_query["rank_distance"] = [rank_distance(ranking.relevant_ranks[q]) for q in qids]
-    summary = {name: float(np.mean(values)) if values else 0.0 for name, values in per_query.items() if name != "map_at_20"}
+    summary = {"map": float(np.mean(full_ap)) if full_ap else 0.0}
+    if pooled:
+        summary["rank_distance"] = float(np.mean(per_query["rank_distance"])) if qids else 0.0
     return summary, per_query
