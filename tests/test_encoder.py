@@ -83,6 +83,15 @@ def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path
     settings = json.loads((folder / "run_settings.jsonl").read_text().splitlines()[0])
     assert settings["encode_kwargs"]["precision"] == "fp32"
     assert json.loads((folder / "model_meta.json").read_text())["training_datasets"]
+    # bf16 runs land in mteb's experiments layout, recorded as such, and validate too
+    bf16 = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval",
+                                     "--subsets", "th-th", "-o", str(out), "--precision", "bf16"])
+    assert bf16.exit_code == 0, bf16.output
+    experiment = folder / "experiments" / "precision_bf16"
+    assert json.loads((experiment / "model_meta.json").read_text())["experiment_kwargs"] == {"precision": "bf16"}
+    assert json.loads((experiment / "run_settings.jsonl").read_text().splitlines()[0])["encode_kwargs"]["precision"] == "bf16"
+    checked, problems = validate_results(out)
+    assert checked == 2 and problems == []
 
 
 def test_validate_flags_a_renamed_folder(trained_dir, tmp_path):

@@ -24,7 +24,7 @@ from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
 
 from xlr_bench.embedding_memo import memo_for
-from xlr_bench.metrics import full_rank_scores, rank_corpus
+from xlr_bench.metrics import encode_values, full_rank_scores, rank_corpus
 
 
 def _column(dataset: Any, name: str) -> list[Any]:
@@ -73,7 +73,8 @@ class FullRankRetrieval(AbsTaskRetrieval):
             standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
             full, per_query = full_rank_scores(ranking, pooled=self.pooled)
             ids = "\n".join(sorted(ranking.relevant_ranks)).encode()
-            full |= {"per_query": per_query, "per_query_ids_sha256": hashlib.sha256(ids).hexdigest()}
+            full |= {"per_query": {name: encode_values(values) for name, values in per_query.items()},
+                     "per_query_ids_sha256": hashlib.sha256(ids).hexdigest()}
         if prediction_folder:
             self._save_task_predictions(ranking.run, model, prediction_folder, hf_subset=hf_subset, hf_split=hf_split)
         return make_score_dict(

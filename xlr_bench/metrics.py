@@ -120,3 +120,19 @@ def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float
     if pooled:
         summary["rank_distance"] = float(np.mean(per_query["rank_distance"])) if qids else 0.0
     return summary, per_query
+
+
+def encode_values(values: list[float]) -> str:
+    """Per-query values as one space-separated string (4 decimals).
+
+    mteb writes result files with one line per list element; 130k per-query values of a
+    cross-lingual task would take ~3 MB that way and ~0.7 MB as one string.
+    """
+    return " ".join(f"{v:.4f}".rstrip("0").rstrip(".") or "0" for v in values)
+
+
+def decode_values(encoded: str | list[float]) -> np.ndarray:
+    """Inverse of :func:`encode_values` (lists, as older result files hold them, pass through)."""
+    if isinstance(encoded, str):
+        return np.array(encoded.split(), dtype=float)
+    return np.asarray(encoded, dtype=float)

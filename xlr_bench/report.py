@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from xlr_bench.atomic import atomic_open
+from xlr_bench.metrics import decode_values
 
 ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
 N_BOOT = 1000
@@ -68,7 +69,9 @@ def collect(results_dir: Path) -> Collected:
 
     models: dict[str, ModelRuns] = {}
     problems: list[str] = []
-    for meta_path in sorted(Path(results_dir).glob("*/*/model_meta.json")):
+    root = Path(results_dir)
+    # mteb puts runs with experiment settings (e.g. precision) under <revision>/experiments/<name>/
+    for meta_path in sorted([*root.glob("*/*/model_meta.json"), *root.glob("*/*/experiments/*/model_meta.json")]):
         folder = meta_path.parent
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -78,7 +81,7 @@ def collect(results_dir: Path) -> Collected:
         name = meta.get("name") or folder.parent.name.replace("__", "/")
         match = ALPHA_RE.search(name)
         runs = models.setdefault(name, ModelRuns(name, int(match.group(1)) / 100 if match else None))
-        runs.revisions.append(folder.name)
+        runs.revisions.append(folder.name if folder.parent.name != "experiments" else folder.parent.parent.name)
         runs.training_tasks |= set(meta.get("training_datasets") or [])
         runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
         for path in sorted(folder.glob("*.json")):
@@ -129,7 +132,7 @@ def _query_matrix(runs: ModelRuns, task: str, metric: str) -> dict[str, np.ndarr
     """subset -> per-query values averaged over seeds (only seeds that recorded them)."""
     out = {}
     for subset, entries in runs.results.get(task, {}).items():
-        vectors = [np.asarray(e.per_query[metric]) for e in entries if metric in e.per_query]
+        vectors = [decode_values(e.per_query[metric]) for e in entries if metric in e.per_query]
         if vectors and len({len(v) for v in vectors}) == 1:
             out[subset] = np.mean(vectors, axis=0)
     return out

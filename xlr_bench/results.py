@@ -93,8 +93,13 @@ def validate_results(root: Path) -> tuple[int, list[Problem]]:
         raise XLRBenchError(f"Results folder {root} does not exist.")
     problems: list[Problem] = []
     checked = 0
-    for revision_dir in sorted(p for p in root.glob("*/*") if p.is_dir()):
-        model_dir = revision_dir.parent.name
+    # a run with experiment settings (e.g. precision) sits in <revision>/experiments/<name>/ (mteb's layout)
+    run_dirs = [p for p in root.glob("*/*") if p.is_dir() and any(p.glob("*.json"))]
+    run_dirs += [p for p in root.glob("*/*/experiments/*") if p.is_dir()]
+    for revision_dir in sorted(run_dirs):
+        experiment = revision_dir.parent.name == "experiments"
+        model_dir = (revision_dir.parents[2] if experiment else revision_dir.parent).name
+        revision = revision_dir.parents[1].name if experiment else revision_dir.name
         meta_path = revision_dir / "model_meta.json"
         if not meta_path.is_file():
             problems.append(Problem(revision_dir, "model_meta.json is missing"))
@@ -102,8 +107,8 @@ def validate_results(root: Path) -> tuple[int, list[Problem]]:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if str(meta.get("name", "")).replace("/", "__") != model_dir:
                 problems.append(Problem(meta_path, f"name {meta.get('name')!r} does not match folder {model_dir!r}"))
-            if str(meta.get("revision")) != revision_dir.name:
-                problems.append(Problem(meta_path, f"revision {meta.get('revision')!r} does not match folder {revision_dir.name!r}"))
+            if str(meta.get("revision")) != revision:
+                problems.append(Problem(meta_path, f"revision {meta.get('revision')!r} does not match folder {revision!r}"))
         settings = revision_dir / RUN_SETTINGS
         if not settings.is_file():
             problems.append(Problem(revision_dir, f"{RUN_SETTINGS} is missing"))
