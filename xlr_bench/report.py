@@ -191,6 +191,7 @@ def _plot_metric_vs_alpha(models: list[ModelRuns], family: dict[str, str], out: 
     for metric, title, settings in (("map_at_20", "mAP@20", ("monolingual", "cross-lingual", "multilingual")),
                                     ("rank_distance", "rank distance (lower = less language bias)", ("multilingual",))):
         fig, ax = plt.subplots(figsize=(6, 4))
+        drawn = False
         for setting in settings:
             task = family.get(setting)
             if task is None:
@@ -200,11 +201,15 @@ def _plot_metric_vs_alpha(models: list[ModelRuns], family: dict[str, str], out: 
             if not points:
                 continue
             xs, ys = zip(*sorted(points))
+            drawn = True
             line = ax.plot(xs, ys, marker="o", label=f"{SETTING_LABEL[setting]} {task}")[0]
             for base in bases:
                 value = _subset_mean(base, task, metric)
                 if value:
                     ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+        if not drawn:
+            plt.close(fig)
+            continue
         ax.set_xlabel("α (share of monolingual batches)")
         ax.set_ylabel(title)
         ax.set_title(f"{dataset}: {title} vs α (dashed: untrained base)")
