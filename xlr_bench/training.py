@@ -166,7 +166,7 @@ def train(config: TrainConfig, output: Path) -> Path:
     )
     steps_per_epoch = len(probe) // world_size
     total_steps = config.steps or int(config.epochs * steps_per_epoch)
-    eval_steps = config.eval_steps or max(1, total_steps // 4)
+    eval_steps = config.eval_steps or max(1, total_steps // 2)  # each eval + checkpoint costs several steps on CPU
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output / "checkpoints"),
         max_steps=config.steps or -1,
