@@ -28,7 +28,7 @@ from xlr_bench.metrics import decode_values
 ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
 N_BOOT = 1000
 SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
-CRITERION = "mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset"
+CRITERION = "mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset of the report"
 
 
 @dataclass
@@ -103,13 +103,14 @@ def collect(results_dir: Path) -> Collected:
 
 
 def _families() -> dict[str, dict[str, str]]:
-    """LAReQA dataset -> {setting: task name}, from xlr-bench's task definitions."""
+    """LAReQA dataset (``-sentence`` for sentence-only candidates) -> {setting: task name}."""
     from xlr_bench.task_definitions import load_definitions
 
     families: dict[str, dict[str, str]] = defaultdict(dict)
     for name, definition in load_definitions().items():
         if definition.loader == "lareqa" and definition.setting:
-            families[definition.source["dataset"]][definition.setting] = name
+            variant = "-sentence" if definition.source.get("candidates") == "sentence" else ""
+            families[definition.source["dataset"] + variant][definition.setting] = name
     return dict(families)
 
 
@@ -288,7 +289,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
     criterion_scores: dict[str, float] = {}
     first = True
-    for dataset, family in sorted(_families().items(), key=lambda kv: kv[0] != "xquad-r"):
+    for dataset, family in sorted(_families().items(), key=lambda kv: (not kv[0].startswith("xquad-r"), kv[0])):
         present = [m for m in models if any(t in m.results for t in family.values())]
         if not present:
             continue
