@@ -180,7 +180,7 @@ def train(config: TrainConfig, output: Path) -> Path:
         batch_sampler=sampler_factory,
         prompts={"anchor": prompts.get("query", ""), "positive": prompts.get("document", ""),
                  "negative": prompts.get("document", "")} if prompts else None,
-        eval_strategy="steps",
+        eval_strategy="steps" if valid_pairs else "no",
         eval_steps=eval_steps,
         save_strategy="steps",
         save_steps=config.save_steps or eval_steps,
