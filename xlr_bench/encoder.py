@@ -132,10 +132,12 @@ def _load_sentence_transformer(target: str, definition: ModelDefinition, device:
 
 def _training_task_names(datasets: list[str]) -> set[str]:
     """mteb task names that share a source with the training data (for mteb's zero-shot flag)."""
+    if not datasets:  # base models: no need to re-read every task definition at import time
+        return set()
     from xlr_bench.task_definitions import load_definitions
 
-    return {name for name, d in load_definitions().items()
-            if d.source.get("dataset") in set(datasets)}
+    sources = set(datasets)
+    return {name for name, d in load_definitions().items() if d.source.get("dataset") in sources}
 
 
 def registry_meta(definition: ModelDefinition) -> ModelMeta:
