@@ -158,6 +158,30 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, tmp_path, monke
         np.testing.assert_allclose(a[key], b[key], atol=1e-6, err_msg=key)
 
 
+def test_runs_killed_while_saving_or_after_the_last_checkpoint_finish_the_same(tiny_model_dir, tmp_path):
+    run = train(_config(base=str(tiny_model_dir)), tmp_path / "run")
+    finished = load_file(run / "model.safetensors")
+
+    def killed_before_the_record() -> None:
+        (run / "xlr_bench_training.json").unlink()
+        (run / "model.safetensors").unlink()
+
+    # Killed while writing checkpoint-6: the trainer writes trainer_state.json last.
+    killed_before_the_record()
+    (run / "checkpoints" / "checkpoint-6" / "trainer_state.json").unlink()
+    train(_config(base=str(tiny_model_dir)), run)
+    record = json.loads((run / "xlr_bench_training.json").read_text())
+    assert record["steps"] == 6 and record["resumed_from_step"] == 3
+    # Killed after checkpoint-6, before the final model and record: no step is trained again.
+    killed_before_the_record()
+    train(_config(base=str(tiny_model_dir)), run)
+    record = json.loads((run / "xlr_bench_training.json").read_text())
+    assert record["steps"] == 6 and record["resumed_from_step"] == 6
+    again = load_file(run / "model.safetensors")
+    for key in finished:
+        np.testing.assert_allclose(finished[key], again[key], atol=1e-6, err_msg=key)
+
+
 def test_rerun_with_another_configuration_is_refused(tiny_model_dir, tmp_path):
     train(_config(base=str(tiny_model_dir), steps=2, save_steps=2, eval_steps=2), tmp_path / "run")
     with pytest.raises(XLRBenchError, match="alpha: 0.5 there, 0.25 now"):

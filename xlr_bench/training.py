@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 from dataclasses import asdict, dataclass, field
@@ -130,12 +131,45 @@ def _check_config(config: TrainConfig, output: Path) -> None:
             raise XLRBenchError(f"{output} holds a run with another configuration ({details}). Use a new --output.")
 
 
+def _last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; half-written ones (a kill mid-save) are removed.
+
+    The trainer writes ``trainer_state.json`` last, so a checkpoint without it cannot be resumed from
+    (transformers' ``get_last_checkpoint`` would still pick it and fail).
+    """
+    import shutil
+
+    steps = sorted((int(p.name.rsplit("-", 1)[-1]), p) for p in folder.glob("checkpoint-*")
+                   if p.is_dir() and p.name.rsplit("-", 1)[-1].isdigit()) if folder.is_dir() else []
+    for _, path in reversed(steps):
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+        logging.getLogger(__name__).warning("Removing half-written checkpoint %s (no trainer_state.json).", path)
+        shutil.rmtree(path)
+    return None
+
+
+def _finished_state(checkpoint: str | None):
+    """The trainer state of ``checkpoint`` if it already reached the run's last step, else None."""
+    from transformers import TrainerState
+
+    if checkpoint is None:
+        return None
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    return state if state.max_steps and state.global_step >= state.max_steps else None
+
+
+def _best_checkpoint(last: str, state) -> Path:
+    """Where the best weights of a finished run are (by name: the run folder may have moved)."""
+    best = state.best_model_checkpoint
+    return Path(last).parent / Path(best).name if best and (Path(last).parent / Path(best).name).is_dir() else Path(last)
+
+
 def train(config: TrainConfig, output: Path) -> Path:
     """Train, resuming from ``output/checkpoints`` if a previous run was interrupted."""
     import torch
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from transformers.trainer_utils import get_last_checkpoint
 
     from xlr_bench.atomic import write_json
     from xlr_bench.encoder import TRAINING_RECORD, resolve_source, weights_hash
@@ -154,7 +188,11 @@ def train(config: TrainConfig, output: Path) -> Path:
     probe = sampler_factory(None, config.batch_size, True, seed=config.seed)
 
     definition, target = resolve_source(config.base)
-    model = SentenceTransformer(target, device=None)
+    last = _last_complete_checkpoint(output / "checkpoints")
+    finished = _finished_state(last)
+    # A run killed after its last checkpoint but before its record is complete: take the weights the
+    # trainer would have ended with (the best checkpoint) instead of resuming, which trains a step too many.
+    model = SentenceTransformer(str(_best_checkpoint(last, finished)) if finished else target, device=None)
     model.max_seq_length = config.max_length
     prompts = dict(definition.prompts) or dict(model.prompts or {})
     output.mkdir(parents=True, exist_ok=True)
@@ -198,11 +236,13 @@ def train(config: TrainConfig, output: Path) -> Path:
         model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives),
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
     )
-    last = get_last_checkpoint(str(output / "checkpoints")) if (output / "checkpoints").is_dir() else None
     if valid_pairs and not (output / BASE_EVAL_FILE).is_file():
         write_json(output / BASE_EVAL_FILE, {"eval_loss": trainer.evaluate()["eval_loss"]})
     base_loss = json.loads((output / BASE_EVAL_FILE).read_text())["eval_loss"] if valid_pairs else None
-    trainer.train(resume_from_checkpoint=last)
+    if finished:
+        trainer.state = finished
+    else:
+        trainer.train(resume_from_checkpoint=last)
     final_loss = trainer.evaluate()["eval_loss"] if valid_pairs else None
     model.save(str(output))
     record = {
