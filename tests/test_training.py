@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 from scipy.stats import binom
+from sentence_transformers import SentenceTransformer
 
 from xlr_bench.errors import XLRBenchError
 from xlr_bench.hybrid_sampler import HybridBatchSampler
@@ -159,7 +160,7 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, tmp_path, monke
 
 
 def test_runs_killed_while_saving_or_after_the_last_checkpoint_finish_the_same(tiny_model_dir, tmp_path):
-    run = train(_config(base=str(tiny_model_dir)), tmp_path / "run")
+    run = train(_config(base=str(tiny_model_dir), max_length=64), tmp_path / "run")
     finished = load_file(run / "model.safetensors")
 
     def killed_before_the_record() -> None:
@@ -169,14 +170,17 @@ def test_runs_killed_while_saving_or_after_the_last_checkpoint_finish_the_same(t
     # Killed while writing checkpoint-6: the trainer writes trainer_state.json last.
     killed_before_the_record()
     (run / "checkpoints" / "checkpoint-6" / "trainer_state.json").unlink()
-    train(_config(base=str(tiny_model_dir)), run)
+    train(_config(base=str(tiny_model_dir), max_length=64), run)
     record = json.loads((run / "xlr_bench_training.json").read_text())
     assert record["steps"] == 6 and record["resumed_from_step"] == 3
     # Killed after checkpoint-6, before the final model and record: no step is trained again.
     killed_before_the_record()
-    train(_config(base=str(tiny_model_dir)), run)
+    train(_config(base=str(tiny_model_dir), max_length=64), run)
     record = json.loads((run / "xlr_bench_training.json").read_text())
     assert record["steps"] == 6 and record["resumed_from_step"] == 6
+    # Trained on 64 tokens, scored like the base model (128): no truncation artefact against the base.
+    assert record["max_length"] == {"training": 64, "scoring": 128}
+    assert SentenceTransformer(str(run), device="cpu").max_seq_length == 128
     again = load_file(run / "model.safetensors")
     for key in finished:
         np.testing.assert_allclose(finished[key], again[key], atol=1e-6, err_msg=key)

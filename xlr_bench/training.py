@@ -192,7 +192,12 @@ def train(config: TrainConfig, output: Path) -> Path:
     finished = _finished_state(last)
     # A run killed after its last checkpoint but before its record is complete: take the weights the
     # trainer would have ended with (the best checkpoint) instead of resuming, which trains a step too many.
-    model = SentenceTransformer(str(_best_checkpoint(last, finished)) if finished else target, device=None)
+    model = SentenceTransformer(target, device=None)
+    # --max-length bounds training cost only: the checkpoint is scored with the base model's length,
+    # so a difference to the base (or between runs) is never a truncation artefact.
+    scoring_length = model.max_seq_length
+    if finished:
+        model = SentenceTransformer(str(_best_checkpoint(last, finished)), device=None)
     model.max_seq_length = config.max_length
     prompts = dict(definition.prompts) or dict(model.prompts or {})
     output.mkdir(parents=True, exist_ok=True)
@@ -244,6 +249,7 @@ def train(config: TrainConfig, output: Path) -> Path:
     else:
         trainer.train(resume_from_checkpoint=last)
     final_loss = trainer.evaluate()["eval_loss"] if valid_pairs else None
+    model.max_seq_length = scoring_length
     model.save(str(output))
     record = {
         "alpha": config.alpha,
@@ -255,6 +261,7 @@ def train(config: TrainConfig, output: Path) -> Path:
         "pairs": {"train": len(train_pairs), "validation": len(valid_pairs)},
         "steps": trainer.state.global_step,
         "batch_size": config.batch_size,
+        "max_length": {"training": config.max_length, "scoring": scoring_length},
         "world_size": world_size,
         "config": asdict(config),
         "validation_loss": {"before": base_loss, "after": final_loss, "best": trainer.state.best_metric},
