@@ -51,6 +51,8 @@ def test_full_map_and_cutoff_metrics_agree_with_pytrec_eval(pooled_slice):
     # mteb's standard metrics from our truncated top-k run equal pytrec_eval on the full run
     standard = calculate_retrieval_scores(ranking.run, qrels, [10, 20])
     assert standard.ndcg["NDCG@10"] == pytest.approx(np.mean([reference[q]["ndcg_cut_10"] for q in qids]), abs=1e-5)
+    # our per-query nDCG@10 (kept for AfriQA's paired tests) is trec_eval's, query by query
+    np.testing.assert_allclose(per_query["ndcg_at_10"], [reference[q]["ndcg_cut_10"] for q in sorted(qids)], atol=1e-6)
     assert standard.recall["Recall@10"] == pytest.approx(np.mean([reference[q]["recall_10"] for q in qids]), abs=1e-5)
     # XTREME-R's AP@20 (divisor min(R, 20)) equals pytrec_eval's map_cut_20 here because R = 2 <= 20
     ap20 = np.mean([average_precision(ranking.relevant_ranks[q], 20) for q in qids])

@@ -73,7 +73,9 @@ class FullRankRetrieval(AbsTaskRetrieval):
             standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
             full, per_query = full_rank_scores(ranking, pooled=self.pooled)
             ids = "\n".join(sorted(ranking.relevant_ranks)).encode()
-            full |= {"per_query": {name: encode_values(values) for name, values in per_query.items()},
+            # kept per query: what reports test (mAP@20, rank distance) and the task's main score
+            kept = {"map_at_20", "rank_distance", self.metadata.main_score}
+            full |= {"per_query": {name: encode_values(v) for name, v in per_query.items() if name in kept},
                      "per_query_ids_sha256": hashlib.sha256(ids).hexdigest()}
         if prediction_folder:
             self._save_task_predictions(ranking.run, model, prediction_folder, hf_subset=hf_subset, hf_split=hf_split)

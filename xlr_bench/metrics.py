@@ -97,6 +97,15 @@ def average_precision(ranks: np.ndarray, cutoff: int | None = None) -> float:
     return float(precisions[ranks <= cutoff].sum() / min(len(ranks), cutoff))
 
 
+def ndcg(ranks: np.ndarray, cutoff: int = 10) -> float:
+    """Binary-relevance nDCG@k from the sorted 1-based ranks of all relevant docs (trec_eval's ndcg_cut)."""
+    if len(ranks) == 0:
+        return 0.0
+    hits = ranks[ranks <= cutoff]
+    ideal = np.arange(1, min(len(ranks), cutoff) + 1)
+    return float((1 / np.log2(hits + 1)).sum() / (1 / np.log2(ideal + 1)).sum())
+
+
 def rank_distance(ranks: np.ndarray) -> float:
     """Max rank minus min rank of a query's relevant docs (0 when all sit together)."""
     return float(ranks.max() - ranks.min()) if len(ranks) else 0.0
@@ -108,12 +117,13 @@ def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float
     ``map`` is LAReQA's full mAP; for pooled (multilingual) subsets ``rank_distance`` is the mean
     rank distance over the subset's queries (one query language per subset, so the report's
     macro-average over languages is the mean over subsets). The per-query lists (in query-id order:
-    ``map_at_20`` and, pooled, ``rank_distance``) let a report bootstrap confidence intervals and
-    pair models query by query; the full-mAP list is left out to keep result files small.
+    ``map_at_20``, ``ndcg_at_10`` and, pooled, ``rank_distance``) let a report bootstrap confidence
+    intervals and pair models query by query; the full-mAP list is left out to keep result files small.
     """
     qids = sorted(ranking.relevant_ranks)
     full_ap = [average_precision(ranking.relevant_ranks[q]) for q in qids]
-    per_query: dict[str, list[float]] = {"map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids]}
+    per_query: dict[str, list[float]] = {"map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids],
+                                         "ndcg_at_10": [ndcg(ranking.relevant_ranks[q], 10) for q in qids]}
     if pooled:
         per_query["rank_distance"] = [rank_distance(ranking.relevant_ranks[q]) for q in qids]
     summary = {"map": float(np.mean(full_ap)) if full_ap else 0.0}
