@@ -12,13 +12,13 @@ from xlr_bench.report import build_report, collect
 from xlr_bench.sweep import SweepConfig, check_ratios, planned_runs, run_sweep
 from xlr_bench.training import TrainConfig
 
-TASKS = ["XQuADRRetrieval", "XQuADRMonolingualRetrieval", "XQuADRCrossLingualRetrieval"]
+TASKS = ["XQuADRRetrieval", "XQuADRMonolingualRetrieval", "XQuADRCrossLingualRetrieval", "AfriQARetrieval"]
 
 
 def _config(base: str) -> SweepConfig:
     return SweepConfig(
         base=base, ratios=[0.0, 1.0], seeds=[1, 2], replicate_ratios=[1.0], tasks=TASKS,
-        subsets=["th", "th-th", "de-th"], eval_batch_size=64,
+        subsets=["th", "th-th", "de-th", "hau"], eval_batch_size=64,
         train=TrainConfig(base=base, train_data=["mlqa-r"], steps=2, batch_size=8, max_pairs=300,
                           eval_steps=2, save_steps=2, learning_rate=1e-3),
     )
@@ -43,11 +43,18 @@ def test_sweep_trains_every_run_and_scores_base_and_checkpoints(swept):
 def test_report_has_tables_intervals_tests_and_plots(swept):
     _, root, report = swept
     text = report.read_text()
-    for needle in ("| model | runs | Mo. mAP@20", "95% bootstrap intervals", "Paired bootstrap tests",
-                   "unseen in training", "The α the criterion picks", "α=1.00 | 2 |"):
+    for needle in ("| model | runs | Mo. mAP@20", "95% bootstrap intervals", "Paired bootstrap tests on mAP@20",
+                   "unseen in training", "The α the criterion picks", "α=1.00 | 2 |",
+                   "Seed to seed (mAP@20", "| α=1.00 | range |",
+                   "### AfriQARetrieval", "| hau |", "Paired bootstrap tests on nDCG@10", "Seed to seed (nDCG@10"):
         assert needle in text, needle
-    for plot in ("xquad-r_map_at_20_vs_alpha.png", "xquad-r_rank_distance_vs_alpha.svg", "xquad-r_heatmap_multilingual.png"):
+    for plot in ("xquad-r_map_at_20_vs_alpha.png", "xquad-r_rank_distance_vs_alpha.svg", "xquad-r_heatmap_multilingual.png",
+                 "low-resource_ndcg_at_10_vs_alpha.png"):
         assert (root / "report" / plot).stat().st_size > 1000
+    # the AfriQA mean row is the subset's nDCG@10 as mteb scored it
+    base = next(m for m in collect(root / "results").models if m.alpha is None)
+    ndcg = base.results["AfriQARetrieval"]["hau"][0].scores["ndcg_at_10"]
+    assert f"| **mean** | **{ndcg:.4f}** |" in text
 
 
 def test_rerun_recomputes_nothing_and_other_config_is_refused(swept):

@@ -28,6 +28,7 @@ from xlr_bench.metrics import decode_values
 ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
 N_BOOT = 1000
 SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
+METRIC_LABEL = {"map_at_20": "mAP@20", "ndcg_at_10": "nDCG@10", "rank_distance": "rank distance"}
 CRITERION = "mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset of the report"
 
 
@@ -114,19 +115,20 @@ def _families() -> dict[str, dict[str, str]]:
     return dict(families)
 
 
-def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
-    """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
-    subsets = runs.results.get(task)
-    if not subsets:
-        return None
+def _revision_means(runs: ModelRuns, task: str, metric: str) -> list[float]:
+    """Mean over subsets of a metric, one value per revision (seed), in ``runs.revisions`` order."""
     per_seed = defaultdict(list)
-    for entries in subsets.values():
+    for entries in (runs.results.get(task) or {}).values():
         for seed, entry in enumerate(entries):
             if metric in entry.scores:
                 per_seed[seed].append(entry.scores[metric])
-    if not per_seed:
-        return None
-    return float(np.mean([np.mean(v) for v in per_seed.values()])), len(per_seed)
+    return [float(np.mean(per_seed[seed])) for seed in sorted(per_seed)]
+
+
+def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
+    """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
+    means = _revision_means(runs, task, metric)
+    return (float(np.mean(means)), len(means)) if means else None
 
 
 def _query_matrix(runs: ModelRuns, task: str, metric: str) -> dict[str, np.ndarray]:
@@ -180,7 +182,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
-def _plot_metric_vs_alpha(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
+def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path) -> str | None:
+    """One line per (label -> task) of ``metric`` against α; the untrained base as a dashed level."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,41 +191,43 @@ def _plot_metric_vs_alpha(models: list[ModelRuns], family: dict[str, str], out: 
 
     trained = [m for m in models if m.alpha is not None]
     bases = [m for m in models if m.alpha is None]
-    files = []
-    for metric, title, settings in (("map_at_20", "mAP@20", ("monolingual", "cross-lingual", "multilingual")),
-                                    ("rank_distance", "rank distance (lower = less language bias)", ("multilingual",))):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        drawn = False
-        for setting in settings:
-            task = family.get(setting)
-            if task is None:
-                continue
-            points = [(m.alpha, _subset_mean(m, task, metric)) for m in trained]
-            points = [(a, v[0]) for a, v in points if v is not None]
-            if not points:
-                continue
-            xs, ys = zip(*sorted(points))
-            drawn = True
-            line = ax.plot(xs, ys, marker="o", label=f"{SETTING_LABEL[setting]} {task}")[0]
-            for base in bases:
-                value = _subset_mean(base, task, metric)
-                if value:
-                    ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
-        if not drawn:
-            plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    drawn = False
+    for label, task in lines.items():
+        points = [(m.alpha, _subset_mean(m, task, metric)) for m in trained]
+        points = [(a, v[0]) for a, v in points if v is not None]
+        if not points:
             continue
-        ax.set_xlabel("α (share of monolingual batches)")
-        ax.set_ylabel(title)
-        ax.set_title(f"{dataset}: {title} vs α (dashed: untrained base)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        for ext in ("png", "svg"):
-            path = out / f"{dataset}_{metric}_vs_alpha.{ext}"
-            fig.savefig(path, dpi=120)
-        files.append(f"{dataset}_{metric}_vs_alpha.png")
+        xs, ys = zip(*sorted(points))
+        drawn = True
+        line = ax.plot(xs, ys, marker="o", label=label)[0]
+        for base in bases:
+            value = _subset_mean(base, task, metric)
+            if value:
+                ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+    if not drawn:
         plt.close(fig)
-    return files
+        return None
+    ax.set_xlabel("α (share of monolingual batches)")
+    ax.set_ylabel(title)
+    ax.set_title(f"{path.name}: {title} vs α (dashed: untrained base)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(path.with_suffix(f".{ext}"), dpi=120)
+    plt.close(fig)
+    return path.with_suffix(".png").name
+
+
+def _plot_family(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
+    """mAP@20 per setting and the multilingual rank distance against α."""
+    settings = {f"{SETTING_LABEL[s]} {family[s]}": family[s] for s in SETTING_LABEL if s in family}
+    files = [_plot_vs_alpha(models, settings, "map_at_20", "mAP@20", out / f"{dataset}_map_at_20_vs_alpha")]
+    if "multilingual" in family:
+        files.append(_plot_vs_alpha(models, {f"Mul. {family['multilingual']}": family["multilingual"]}, "rank_distance",
+                                    "rank distance (lower = less language bias)", out / f"{dataset}_rank_distance_vs_alpha"))
+    return [f for f in files if f]
 
 
 def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> str | None:
@@ -328,9 +333,11 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
             cells.append("–" if ci is None else f"[{ci[0]:.1f}, {ci[1]:.1f}]")
             ci_rows.append(cells)
         lines += _table(["model", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mul. RD"], ci_rows) + [""]
-        lines += _paired_section(present, family)
+        settings = {SETTING_LABEL[k]: family[k] for k in SETTING_LABEL if k in family}
+        lines += _paired_section(present, settings, "map_at_20", family.get("multilingual", ""))
+        lines += _seed_section(present, settings, "map_at_20")
         lines += _language_section(present, family)
-        plots = _plot_metric_vs_alpha(present, family, out_dir, dataset)
+        plots = _plot_family(present, family, out_dir, dataset)
         heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
         lines += [f"![{p}]({p})" for p in plots + ([heat] if heat else [])] + [""]
         first = False
@@ -340,36 +347,63 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         lines += _table(["model", "criterion"], [[k, f"{v:.4f}"] for k, v in criterion_scores.items()])
         lines += ["", f"**Picked: {best}** ({criterion_scores[best]:.4f}). Read it together with the paired tests "
                   "above: a difference whose interval includes zero is not a win.", ""]
-    lines += _low_resource_section(models)
+    lines += _low_resource_section(models, out_dir)
     report = out_dir / "report.md"
     with atomic_open(report, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return report
 
 
-def _paired_section(models: list[ModelRuns], family: dict[str, str]) -> list[str]:
+def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str, pick: str) -> list[str]:
+    """Paired bootstrap tests: α = 0.5 against each extreme, and the best α (on task ``pick``) against the base."""
     by_alpha = {m.alpha: m for m in models if m.alpha is not None}
     bases = [m for m in models if m.alpha is None]
     comparisons = []
     if 0.5 in by_alpha:
         comparisons += [(by_alpha[0.5], by_alpha[a]) for a in (0.0, 1.0) if a in by_alpha]
     if by_alpha and bases:
-        scored = {a: _subset_mean(m, family.get("multilingual", ""), "map_at_20") for a, m in by_alpha.items()}
+        scored = {a: _subset_mean(m, pick, metric) for a, m in by_alpha.items()}
         scored = {a: v[0] for a, v in scored.items() if v}
         if scored:
             comparisons.append((by_alpha[max(scored, key=scored.get)], bases[0]))
-    if not comparisons:
-        return []
     rows = []
     for a, b in comparisons:
-        for setting in ("monolingual", "cross-lingual", "multilingual"):
-            test = paired_test(a, b, family.get(setting, ""), "map_at_20")
+        for label, task in tasks.items():
+            test = paired_test(a, b, task, metric)
             if test:
                 diff, p, n = test
-                rows.append([f"{a.label} − {b.label}", SETTING_LABEL[setting], f"{diff:+.4f}", f"{p:.3f}", str(int(n)),
+                rows.append([f"{a.label} − {b.label}", label, f"{diff:+.4f}", f"{p:.3f}", str(int(n)),
                              "yes" if p < 0.05 else "no"])
-    return ["### Paired bootstrap tests on mAP@20 (per query, two-sided)", ""] + _table(
+    if not rows:
+        return []
+    return [f"### Paired bootstrap tests on {METRIC_LABEL[metric]} (per query, two-sided)", ""] + _table(
         ["comparison", "setting", "Δ", "p", "queries", "p < 0.05"], rows) + [""]
+
+
+def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -> list[str]:
+    """Each seed of the replicated α, and how far seeds of one α lie apart next to how far α lie apart."""
+    replicated = [m for m in models if m.alpha is not None and len(m.revisions) > 1]
+    if not replicated:
+        return []
+    rows, seed_range = [], defaultdict(float)
+    for m in replicated:
+        per_task = {label: _revision_means(m, task, metric) for label, task in tasks.items()}
+        for i, revision in enumerate(m.revisions):
+            rows.append([m.label, f"`{revision[:8]}`"] + [f"{v[i]:.4f}" if i < len(v) else "–" for v in per_task.values()])
+        spread = {label: max(v) - min(v) if len(v) > 1 else None for label, v in per_task.items()}
+        rows.append([m.label, "range"] + ["–" if d is None else f"{d:.4f}" for d in spread.values()])
+        for label, d in spread.items():
+            seed_range[label] = max(seed_range[label], d or 0.0)
+    alpha_range = {}
+    for label, task in tasks.items():
+        means = [v[0] for m in models if m.alpha is not None and (v := _subset_mean(m, task, metric))]
+        alpha_range[label] = max(means) - min(means) if len(means) > 1 else None
+    summary = "; ".join(f"{label}: α means span {alpha_range[label]:.4f}, seeds of one α up to {seed_range[label]:.4f}"
+                        for label in tasks if alpha_range[label] is not None)
+    return [f"### Seed to seed ({METRIC_LABEL[metric]}, one row per training seed)", "",
+            "The intervals and tests above resample queries, not training runs; the seeds show the training noise. "
+            "A difference between α smaller than the range between seeds of one α is not evidence either way.", ""] + _table(
+        ["model", "revision"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
 
 
 def _language_section(models: list[ModelRuns], family: dict[str, str]) -> list[str]:
@@ -397,13 +431,20 @@ def _language_section(models: list[ModelRuns], family: dict[str, str]) -> list[s
     return lines
 
 
-def _low_resource_section(models: list[ModelRuns]) -> list[str]:
-    """AfriQA and other non-LAReQA tasks: main score per language."""
+def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
+    """AfriQA and other non-LAReQA tasks: nDCG@10 per language and on average, intervals, tests, a plot."""
     from xlr_bench.task_definitions import load_definitions
 
     definitions = load_definitions()
     tasks = sorted({t for m in models for t in m.results if t in definitions and definitions[t].loader != "lareqa"})
-    lines = []
+    if not tasks:
+        return []
+    metric = "ndcg_at_10"
+    lines = ["## Low-resource tasks (nDCG@10)", ""]
+    trained_on = sorted({t for m in models for t in m.training_tasks} & set(tasks))
+    if trained_on:
+        lines += [f"Trained models saw the train split of {', '.join(trained_on)} (their languages are seen in "
+                  "training); the scores are on the disjoint test split.", ""]
     for task in tasks:
         subsets = sorted({s for m in models for s in m.results.get(task, {})})
         rows = []
@@ -411,7 +452,13 @@ def _low_resource_section(models: list[ModelRuns]) -> list[str]:
             cells = [subset]
             for m in models:
                 entries = m.results.get(task, {}).get(subset, [])
-                cells.append(f"{np.mean([e.scores.get('ndcg_at_10', np.nan) for e in entries]):.4f}" if entries else "–")
+                cells.append(f"{np.mean([e.scores.get(metric, np.nan) for e in entries]):.4f}" if entries else "–")
             rows.append(cells)
-        lines += [f"## {task} (low-resource languages, nDCG@10)", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
-    return lines
+        means = ["**mean**"] + [f"**{v[0]:.4f}**" if (v := _subset_mean(m, task, metric)) else "–" for m in models]
+        intervals = ["95% interval"] + ["–" if (ci := confidence_interval(m, task, metric)) is None
+                                        else f"[{ci[0]:.4f}, {ci[1]:.4f}]" for m in models]
+        lines += [f"### {task}", ""] + _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
+        lines += _paired_section(models, {task: task}, metric, task)
+        lines += _seed_section(models, {task: task}, metric)
+    plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)", out_dir / "low-resource_ndcg_at_10_vs_alpha")
+    return lines + ([f"![{plot}]({plot})", ""] if plot else [])
