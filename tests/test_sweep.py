@@ -45,7 +45,7 @@ def test_report_has_tables_intervals_tests_and_plots(swept):
     text = report.read_text()
     for needle in ("| model | runs | Mo. mAP@20", "95% bootstrap intervals", "Paired bootstrap tests on mAP@20",
                    "unseen in training", "The α the criterion picks", "α=1.00 | 2 |",
-                   "Seed to seed (mAP@20", "| α=1.00 | range |",
+                   "Seed to seed (mAP@20", "| α=1.00 | range |", "Maximum length at scoring: 128 tokens for every model.",
                    "### AfriQARetrieval", "| hau |", "Paired bootstrap tests on nDCG@10", "Seed to seed (nDCG@10"):
         assert needle in text, needle
     for plot in ("xquad-r_map_at_20_vs_alpha.png", "xquad-r_rank_distance_vs_alpha.svg", "xquad-r_heatmap_multilingual.png",

@@ -52,6 +52,7 @@ class ModelRuns:
     results: dict[str, dict[str, list[SubsetScores]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     revisions: list[str] = field(default_factory=list)
     precision: set[str] = field(default_factory=set)
+    max_tokens: set[int] = field(default_factory=set)
 
     @property
     def label(self) -> str:
@@ -85,6 +86,8 @@ def collect(results_dir: Path) -> Collected:
         runs.revisions.append(folder.name if folder.parent.name != "experiments" else folder.parent.parent.name)
         runs.training_tasks |= set(meta.get("training_datasets") or [])
         runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
+        if meta.get("max_tokens"):
+            runs.max_tokens.add(int(meta["max_tokens"]))
         for path in sorted(folder.glob("*.json")):
             if path.name == "model_meta.json":
                 continue
@@ -290,6 +293,13 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
              f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
              + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
              "", "Precision of the encodings: " + ", ".join(sorted({p for m in models for p in m.precision})) + ".", ""]
+    lengths = {m.label: sorted(m.max_tokens) for m in models if m.max_tokens}
+    if len({tuple(v) for v in lengths.values()}) > 1:
+        lines += ["**Warning: the models were scored with different maximum lengths** (texts beyond them are "
+                  "truncated, so differences may be truncation artefacts): "
+                  + ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in lengths.items()) + ".", ""]
+    elif lengths:
+        lines += [f"Maximum length at scoring: {next(iter(lengths.values()))[0]} tokens for every model.", ""]
     if collected.problems:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
     criterion_scores: dict[str, float] = {}
