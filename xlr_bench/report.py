@@ -39,6 +39,7 @@ class SubsetScores:
     scores: dict[str, float]
     per_query: dict[str, list[float]]
     ids_sha: str | None
+    revision: str = ""
 
 
 @dataclass
@@ -83,7 +84,8 @@ def collect(results_dir: Path) -> Collected:
         name = meta.get("name") or folder.parent.name.replace("__", "/")
         match = ALPHA_RE.search(name)
         runs = models.setdefault(name, ModelRuns(name, int(match.group(1)) / 100 if match else None))
-        runs.revisions.append(folder.name if folder.parent.name != "experiments" else folder.parent.parent.name)
+        revision = folder.name if folder.parent.name != "experiments" else folder.parent.parent.name
+        runs.revisions.append(revision)
         runs.training_tasks |= set(meta.get("training_datasets") or [])
         runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
         if meta.get("max_tokens"):
@@ -100,7 +102,7 @@ def collect(results_dir: Path) -> Collected:
                 for entry in split_scores:
                     runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
                         {k: v for k, v in entry.items() if isinstance(v, (int, float))},
-                        entry.get("per_query") or {}, entry.get("per_query_ids_sha256"),
+                        entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), revision,
                     ))
     ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.name))
     return Collected(ordered, problems)
@@ -118,19 +120,19 @@ def _families() -> dict[str, dict[str, str]]:
     return dict(families)
 
 
-def _revision_means(runs: ModelRuns, task: str, metric: str) -> list[float]:
-    """Mean over subsets of a metric, one value per revision (seed), in ``runs.revisions`` order."""
-    per_seed = defaultdict(list)
+def _revision_means(runs: ModelRuns, task: str, metric: str) -> dict[str, float]:
+    """Mean over subsets of a metric, per revision (seed) that has the task."""
+    per_revision = defaultdict(list)
     for entries in (runs.results.get(task) or {}).values():
-        for seed, entry in enumerate(entries):
+        for entry in entries:
             if metric in entry.scores:
-                per_seed[seed].append(entry.scores[metric])
-    return [float(np.mean(per_seed[seed])) for seed in sorted(per_seed)]
+                per_revision[entry.revision].append(entry.scores[metric])
+    return {revision: float(np.mean(values)) for revision, values in per_revision.items()}
 
 
 def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
     """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
-    means = _revision_means(runs, task, metric)
+    means = list(_revision_means(runs, task, metric).values())
     return (float(np.mean(means)), len(means)) if means else None
 
 
@@ -392,15 +394,17 @@ def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str,
 
 def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -> list[str]:
     """Each seed of the replicated α, and how far seeds of one α lie apart next to how far α lie apart."""
-    replicated = [m for m in models if m.alpha is not None and len(m.revisions) > 1]
+    scored = {m.label: {label: _revision_means(m, task, metric) for label, task in tasks.items()}
+              for m in models if m.alpha is not None}
+    replicated = [m for m in models if m.alpha is not None and any(len(v) > 1 for v in scored[m.label].values())]
     if not replicated:
         return []
     rows, seed_range = [], defaultdict(float)
     for m in replicated:
-        per_task = {label: _revision_means(m, task, metric) for label, task in tasks.items()}
-        for i, revision in enumerate(m.revisions):
-            rows.append([m.label, f"`{revision[:8]}`"] + [f"{v[i]:.4f}" if i < len(v) else "–" for v in per_task.values()])
-        spread = {label: max(v) - min(v) if len(v) > 1 else None for label, v in per_task.items()}
+        per_task = scored[m.label]
+        for revision in (r for r in m.revisions if any(r in v for v in per_task.values())):
+            rows.append([m.label, f"`{revision[:8]}`"] + [f"{v[revision]:.4f}" if revision in v else "–" for v in per_task.values()])
+        spread = {label: max(v.values()) - min(v.values()) if len(v) > 1 else None for label, v in per_task.items()}
         rows.append([m.label, "range"] + ["–" if d is None else f"{d:.4f}" for d in spread.values()])
         for label, d in spread.items():
             seed_range[label] = max(seed_range[label], d or 0.0)
