@@ -187,7 +187,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
-def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path) -> str | None:
+def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path,
+                   heading: str) -> str | None:
     """One line per (label -> task) of ``metric`` against α; the untrained base as a dashed level."""
     import matplotlib
 
@@ -215,7 +216,7 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
         return None
     ax.set_xlabel("α (share of monolingual batches)")
     ax.set_ylabel(title)
-    ax.set_title(f"{path.name}: {title} vs α (dashed: untrained base)", fontsize=9)
+    ax.set_title(f"{heading}: {title} vs α\n(dashed: untrained base)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -228,10 +229,11 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
 def _plot_family(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
     """mAP@20 per setting and the multilingual rank distance against α."""
     settings = {f"{SETTING_LABEL[s]} {family[s]}": family[s] for s in SETTING_LABEL if s in family}
-    files = [_plot_vs_alpha(models, settings, "map_at_20", "mAP@20", out / f"{dataset}_map_at_20_vs_alpha")]
+    files = [_plot_vs_alpha(models, settings, "map_at_20", "mAP@20", out / f"{dataset}_map_at_20_vs_alpha", dataset)]
     if "multilingual" in family:
         files.append(_plot_vs_alpha(models, {f"Mul. {family['multilingual']}": family["multilingual"]}, "rank_distance",
-                                    "rank distance (lower = less language bias)", out / f"{dataset}_rank_distance_vs_alpha"))
+                                    "rank distance (lower = less language bias)", out / f"{dataset}_rank_distance_vs_alpha",
+                                    dataset))
     return [f for f in files if f]
 
 
@@ -474,5 +476,6 @@ def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
         lines += [f"### {task}", ""] + _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
         lines += _paired_section(models, {task: task}, metric, task)
         lines += _seed_section(models, {task: task}, metric)
-    plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)", out_dir / "low-resource_ndcg_at_10_vs_alpha")
+    plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)",
+                          out_dir / "low-resource_ndcg_at_10_vs_alpha", "low-resource tasks")
     return lines + ([f"![{plot}]({plot})", ""] if plot else [])
