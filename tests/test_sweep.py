@@ -81,6 +81,33 @@ def test_report_lists_foreign_files_and_builds_from_the_rest(swept, tmp_path):
     assert "Missing results" in report and "α=0.00: XQuADRCrossLingualRetrieval" in report
 
 
+def test_criterion_uses_the_first_dataset_the_trained_models_were_scored_on(swept, tmp_path):
+    """The base model alone on a dataset (e.g. the protocol task) must not hide the criterion."""
+    _, root, _ = swept
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    for path in results.glob("xlr-bench__st-hybrid-*/*/XQuADR*Retrieval.json"):
+        data = json.loads(path.read_text())
+        data["task_name"] = data["task_name"].replace("XQuADR", "XQuADRSentence")
+        (path.parent / f"{data['task_name']}.json").write_text(json.dumps(data))
+        path.unlink()
+    text = build_report(results, tmp_path / "report").read_text()
+    assert "## XQUAD-R\n" in text and "## XQUAD-R-SENTENCE" in text
+    criterion = text[text.index("## The α the criterion picks"):]
+    assert "| α=0.00 |" in criterion and "**Picked: α=" in criterion
+
+
+def test_rebuilding_a_report_leaves_its_plots_byte_identical(swept, tmp_path):
+    _, root, _ = swept
+    first = {p.name: p.read_bytes() for p in (root / "report").iterdir()}
+    build_report(root / "results", tmp_path / "again")
+    second = {p.name: p.read_bytes() for p in (tmp_path / "again").iterdir()}
+    assert first.keys() == second.keys()
+    assert [n for n in first if first[n] != second[n]] == []
+
+
 def test_bad_ratio_lists():
     with pytest.raises(XLRBenchError, match=r"\[0, 1\]"):
         check_ratios([0.0, 1.5])

@@ -29,7 +29,8 @@ ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
 N_BOOT = 1000
 SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
 METRIC_LABEL = {"map_at_20": "mAP@20", "ndcg_at_10": "nDCG@10", "rank_distance": "rank distance"}
-CRITERION = "mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset of the report"
+CRITERION = ("mean of Mo., Cr. and Mul. mAP@20 on the first LAReQA dataset of the report that has all three "
+             "settings for the trained models")
 
 
 @dataclass
@@ -187,6 +188,23 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _save(fig, stem: Path) -> str:
+    """Write ``stem``.png and .svg and close the figure; returns the PNG's name.
+
+    The files carry no date and SVG ids are salted with a constant, so rebuilding a report from the
+    same results leaves the committed plots byte-identical instead of churning them.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with matplotlib.rc_context({"svg.hashsalt": "xlr-bench"}):
+        fig.savefig(stem.with_suffix(".png"), dpi=120, metadata={"Software": None})
+        fig.savefig(stem.with_suffix(".svg"), metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return stem.with_suffix(".png").name
+
+
 def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path,
                    heading: str) -> str | None:
     """One line per (label -> task) of ``metric`` against α; the untrained base as a dashed level."""
@@ -219,11 +237,7 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
     ax.set_title(f"{heading}: {title} vs α\n(dashed: untrained base)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(path.with_suffix(f".{ext}"), dpi=120)
-    plt.close(fig)
-    return path.with_suffix(".png").name
+    return _save(fig, path)
 
 
 def _plot_family(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
@@ -263,17 +277,19 @@ def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> s
                 ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=6, color="w")
     fig.colorbar(image, ax=ax, label="mAP@20")
     ax.set_title(f"{task}: mAP@20 per query language")
-    fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(out / f"{name}.{ext}", dpi=120)
-    plt.close(fig)
-    return f"{name}.png"
+    return _save(fig, out / name)
 
 
-def _language_groups(models: list[ModelRuns], subsets: list[str]) -> dict[str, list[str]]:
-    """Query languages of a task split into seen / unseen in training, from the training tasks' languages."""
+def _seen_languages(models: list[ModelRuns]) -> set[str] | None:
+    """Languages of every trained model's training tasks; None when no model in the report was trained.
+
+    Taken over the whole report, not per section, so that a section holding only the base model still
+    groups its languages by what the tuned models saw.
+    """
     import mteb
 
+    if all(m.alpha is None for m in models):
+        return None
     seen: set[str] = set()
     for model in models:
         for task_name in model.training_tasks:
@@ -282,6 +298,13 @@ def _language_groups(models: list[ModelRuns], subsets: list[str]) -> dict[str, l
             except KeyError:
                 continue
             seen |= {s.split("-")[0] for s in task.hf_subsets}
+    return seen
+
+
+def _language_groups(subsets: list[str], seen: set[str] | None) -> dict[str, list[str]]:
+    """Query languages of a task split into seen / unseen in training (one group when nothing was trained)."""
+    if seen is None:
+        return {"query languages": subsets}
     langs = [s.split("-")[0] for s in subsets]
     return {"seen in training": [s for s, l in zip(subsets, langs) if l in seen],
             "unseen in training": [s for s, l in zip(subsets, langs) if l not in seen]}
@@ -307,18 +330,21 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
     if collected.problems:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
     criterion_scores: dict[str, float] = {}
-    first = True
+    seen = _seen_languages(models)
     for dataset, family in sorted(_families().items(), key=lambda kv: (not kv[0].startswith("xquad-r"), kv[0])):
         present = [m for m in models if any(t in m.results for t in family.values())]
         if not present:
             continue
-        lines += [f"## {dataset.upper()}", ""]
+        candidates = ("each sentence alone" if dataset.endswith("-sentence")
+                      else "each sentence followed by its paragraph (the LAReQA protocol)")
+        lines += [f"## {dataset.upper()}", "", f"Candidates: {candidates}.", ""]
         missing = [f"{m.label}: {t}" for m in present for t in family.values() if t not in m.results]
         if missing:
             lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
         header = ["model", "runs", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
                   "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
         rows = []
+        picked = bool(criterion_scores)
         for m in present:
             cells = [m.label, str(len(m.revisions))]
             for metric in ("map_at_20", "map"):
@@ -329,7 +355,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
             cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
             cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
             rows.append(cells)
-            if m.alpha is not None and first:
+            if m.alpha is not None and not picked:
                 values = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
                 if all(values):
                     criterion_scores[m.label] = float(np.mean([v[0] for v in values]))
@@ -350,11 +376,10 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         settings = {SETTING_LABEL[k]: family[k] for k in SETTING_LABEL if k in family}
         lines += _paired_section(present, settings, "map_at_20", family.get("multilingual", ""))
         lines += _seed_section(present, settings, "map_at_20")
-        lines += _language_section(present, family)
+        lines += _language_section(present, family, seen)
         plots = _plot_family(present, family, out_dir, dataset)
         heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
         lines += [f"![{p}]({p})" for p in plots + ([heat] if heat else [])] + [""]
-        first = False
     if criterion_scores:
         best = max(criterion_scores, key=criterion_scores.get)
         lines += ["## The α the criterion picks", "", f"Criterion (declared before looking): {CRITERION}.", ""]
@@ -422,13 +447,13 @@ def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -
         ["model", "revision"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
 
 
-def _language_section(models: list[ModelRuns], family: dict[str, str]) -> list[str]:
+def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set[str] | None) -> list[str]:
     task = family.get("multilingual")
     subsets = sorted({s for m in models for s in m.results.get(task or "", {})})
     if not subsets:
         return []
     lines = [f"### Per query language ({task}, mAP@20; RD in brackets)", ""]
-    for group, members in _language_groups(models, subsets).items():
+    for group, members in _language_groups(subsets, seen).items():
         if not members:
             continue
         rows = []
