@@ -38,6 +38,10 @@ def test_sweep_trains_every_run_and_scores_base_and_checkpoints(swept):
     assert sorted(p.name for p in (root / "sweep").glob("a*-s*")) == ["a000-s1", "a100-s1", "a100-s2"]
     names = {m.name: len(m.revisions) for m in collect(root / "results").models}
     assert names == {"local/st": 1, "xlr-bench/st-hybrid-a000": 1, "xlr-bench/st-hybrid-a100": 2}
+    # the untrained model's validation loss is computed once and shared by every (α, seed)
+    (shared,) = json.loads((root / "sweep" / "base_validation_loss.json").read_text()).values()
+    records = [json.loads((p / "xlr_bench_training.json").read_text()) for p in (root / "sweep").glob("a*-s*")]
+    assert {r["validation_loss"]["before"] for r in records} == {shared}
 
 
 def test_report_has_tables_intervals_tests_and_plots(swept):
@@ -76,9 +80,13 @@ def test_report_lists_foreign_files_and_builds_from_the_rest(swept, tmp_path):
     folder = next(results.glob("xlr-bench__st-hybrid-a000/*"))
     (folder / "NotAResult.json").write_text(json.dumps({"hello": "world"}))
     (folder / "XQuADRCrossLingualRetrieval.json").unlink()
+    # one seed of α=1 scored on AfriQA only: the XQuAD-R table counts the one run it has
+    for path in sorted(results.glob("xlr-bench__st-hybrid-a100/*"))[0].glob("XQuADR*.json"):
+        path.unlink()
     report = build_report(results, tmp_path / "report").read_text()
     assert "NotAResult.json: not an mteb result" in report
     assert "Missing results" in report and "α=0.00: XQuADRCrossLingualRetrieval" in report
+    assert "| α=1.00 | 1 |" in report and "α=1.00 (2 runs)" in report
 
 
 def test_criterion_uses_the_first_dataset_the_trained_models_were_scored_on(swept, tmp_path):

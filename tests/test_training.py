@@ -186,6 +186,23 @@ def test_runs_killed_while_saving_or_after_the_last_checkpoint_finish_the_same(t
         np.testing.assert_allclose(finished[key], again[key], atol=1e-6, err_msg=key)
 
 
+def test_runs_of_a_sweep_share_the_base_validation_loss(tiny_model_dir, tmp_path):
+    shared = tmp_path / "base_validation_loss.json"
+    quick = dict(base=str(tiny_model_dir), steps=2, save_steps=2, eval_steps=2)
+    first = json.loads((train(_config(**quick), tmp_path / "a", shared) / "xlr_bench_training.json").read_text())
+    (key, loss), = json.loads(shared.read_text()).items()
+    assert loss == first["validation_loss"]["before"]
+    shared.write_text(json.dumps({key: 99.0}))  # a marker: a run that reads the shared loss reports it
+    other_alpha = train(_config(**quick, alpha=0.25, seed=7), tmp_path / "b", shared)
+    assert json.loads((other_alpha / "xlr_bench_training.json").read_text())["validation_loss"]["before"] == 99.0
+    # another validation setting (shorter texts) is another key: computed, not borrowed
+    shorter = train(_config(**quick, max_length=64), tmp_path / "c", shared)
+    assert json.loads((shorter / "xlr_bench_training.json").read_text())["validation_loss"]["before"] != 99.0
+    assert len(json.loads(shared.read_text())) == 2
+    # checkpoints do not carry the training pairs in the pickled trainer arguments
+    assert (tmp_path / "c" / "checkpoints" / "checkpoint-2" / "training_args.bin").stat().st_size < 20_000
+
+
 def test_rerun_with_another_configuration_is_refused(tiny_model_dir, tmp_path):
     train(_config(base=str(tiny_model_dir), steps=2, save_steps=2, eval_steps=2), tmp_path / "run")
     with pytest.raises(XLRBenchError, match="alpha: 0.5 there, 0.25 now"):

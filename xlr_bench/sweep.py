@@ -123,7 +123,8 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
                 checkpoint = sweep_dir / f"a{round(alpha * 100):03d}-s{seed}"
                 if phase == "train" and not (checkpoint / TRAINING_RECORD).is_file():
                     started = time.perf_counter()
-                    train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint)
+                    train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
+                          shared_base_loss=sweep_dir / "base_validation_loss.json")
                     _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
                 elif phase == "evaluate":
                     score(str(checkpoint), label)

@@ -100,6 +100,12 @@ class _SamplerFactory:
         self.options = dict(language_sampling=config.language_sampling, cross_mode=config.cross_mode)
         self.alpha, self.world_size = config.alpha, world_size
 
+    def __getstate__(self) -> dict:
+        # The trainer pickles its arguments, this factory included, into every checkpoint
+        # (training_args.bin). The pairs come from the checksummed data files named in the training
+        # record; pickling them would add ~44 MB and a second of work to each checkpoint.
+        return {**self.__dict__, "train_pairs": [], "valid_pairs": []}
+
     def __call__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None, generator=None,
                  seed: int = 0) -> HybridBatchSampler:
         if dataset is None or len(dataset) == len(self.train_pairs):
@@ -165,8 +171,41 @@ def _best_checkpoint(last: str, state) -> Path:
     return Path(last).parent / Path(best).name if best and (Path(last).parent / Path(best).name).is_dir() else Path(last)
 
 
-def train(config: TrainConfig, output: Path) -> Path:
-    """Train, resuming from ``output/checkpoints`` if a previous run was interrupted."""
+def _validation_key(config: TrainConfig, base_hash: str, checksums: dict, world_size: int) -> str:
+    """What the untrained model's validation loss depends on: everything but the run's own knobs.
+
+    The validation split, its batches (fixed α and seed) and the base weights are the same for every
+    α and seed of a sweep; a field added to :class:`TrainConfig` later counts unless listed here.
+    """
+    own = {"alpha", "seed", "steps", "epochs", "learning_rate", "weight_decay", "warmup_ratio", "eval_steps",
+           "save_steps", "eval_tasks", "allow_eval_overlap", "max_pairs"}
+    facts = {k: v for k, v in asdict(config).items() if k not in own} | {
+        "base_hash": base_hash, "checksums": checksums, "world_size": world_size}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _base_validation_loss(trainer, config: TrainConfig, output: Path, shared: Path | None, key: str) -> float:
+    """The untrained model's validation loss: kept in the run (resumes) and, if given, in a file shared by
+    the runs of a sweep, so it is computed once per sweep rather than once per (α, seed)."""
+    from xlr_bench.atomic import write_json
+
+    own = output / BASE_EVAL_FILE
+    if own.is_file():
+        return json.loads(own.read_text())["eval_loss"]
+    known = json.loads(shared.read_text()) if shared is not None and shared.is_file() else {}
+    loss = known[key] if key in known else trainer.evaluate()["eval_loss"]
+    if shared is not None and key not in known:
+        write_json(shared, known | {key: loss})
+    write_json(own, {"eval_loss": loss})
+    return loss
+
+
+def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = None) -> Path:
+    """Train, resuming from ``output/checkpoints`` if a previous run was interrupted.
+
+    ``shared_base_loss``: a JSON file where runs sharing base model, data and validation settings keep
+    the untrained model's validation loss (the sweep passes one), instead of each computing it.
+    """
     import torch
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -209,7 +248,8 @@ def train(config: TrainConfig, output: Path) -> Path:
     )
     steps_per_epoch = len(probe) // world_size
     total_steps = config.steps or int(config.epochs * steps_per_epoch)
-    eval_steps = config.eval_steps or max(1, total_steps // 2)  # each eval + checkpoint costs several steps on CPU
+    # Each evaluation + checkpoint costs several steps on CPU: two per run, the second at the last step.
+    eval_steps = config.eval_steps or max(1, -(-total_steps // 2))
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output / "checkpoints"),
         max_steps=config.steps or -1,
@@ -241,21 +281,20 @@ def train(config: TrainConfig, output: Path) -> Path:
         model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives),
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
     )
-    if valid_pairs and not (output / BASE_EVAL_FILE).is_file():
-        write_json(output / BASE_EVAL_FILE, {"eval_loss": trainer.evaluate()["eval_loss"]})
-    base_loss = json.loads((output / BASE_EVAL_FILE).read_text())["eval_loss"] if valid_pairs else None
+    base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
+    base_loss = _base_validation_loss(trainer, config, output, shared_base_loss,
+                                      _validation_key(config, base_hash, data.checksums, world_size)) if valid_pairs else None
     if finished:
         trainer.state = finished
     else:
         trainer.train(resume_from_checkpoint=last)
-    final_loss = trainer.evaluate()["eval_loss"] if valid_pairs else None
     model.max_seq_length = scoring_length
     model.save(str(output))
     record = {
         "alpha": config.alpha,
         "seed": config.seed,
         "base_model": definition.name,
-        "base_model_hash": weights_hash(Path(target)) if Path(target).is_dir() else target,
+        "base_model_hash": base_hash,
         "training_data": config.train_data,
         "data_checksums": data.checksums,
         "pairs": {"train": len(train_pairs), "validation": len(valid_pairs)},
@@ -264,7 +303,8 @@ def train(config: TrainConfig, output: Path) -> Path:
         "max_length": {"training": config.max_length, "scoring": scoring_length},
         "world_size": world_size,
         "config": asdict(config),
-        "validation_loss": {"before": base_loss, "after": final_loss, "best": trainer.state.best_metric},
+        # The saved model is the best checkpoint (load_best_model_at_end), so its loss is the best one.
+        "validation_loss": {"before": base_loss, "after": trainer.state.best_metric},
         "resumed_from_step": int(last.rsplit("-", 1)[-1]) if last else None,
         "sampler": probe.summary(trainer.state.global_step * world_size),
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "sentence-transformers", "mteb")}
