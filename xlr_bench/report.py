@@ -131,6 +131,11 @@ def _revision_means(runs: ModelRuns, task: str, metric: str) -> dict[str, float]
     return {revision: float(np.mean(values)) for revision, values in per_revision.items()}
 
 
+def _revisions_with(runs: ModelRuns, tasks) -> set[str]:
+    """The revisions (seeds) of a model that have results for any of ``tasks``."""
+    return {e.revision for task in tasks for entries in (runs.results.get(task) or {}).values() for e in entries}
+
+
 def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
     """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
     means = list(_revision_means(runs, task, metric).values())
@@ -346,7 +351,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         rows = []
         picked = bool(criterion_scores)
         for m in present:
-            cells = [m.label, str(len(m.revisions))]
+            cells = [m.label, str(len(_revisions_with(m, family.values())))]
             for metric in ("map_at_20", "map"):
                 for setting in ("monolingual", "cross-lingual", "multilingual"):
                     cells.append(_fmt(_subset_mean(m, family.get(setting, ""), metric)))
