@@ -53,8 +53,20 @@ class AtomicResultCache(ResultCache):
             if (final / RUN_SETTINGS).exists():  # mteb merges run settings with what is there
                 shutil.copy(final / RUN_SETTINGS, staged / RUN_SETTINGS)
             ResultCache.save_to_cache(staging, task_result, model_name, model_revision, encode_kwargs=settings)
+            _sort_set_fields(staged / "model_meta.json")
             for path in staged.iterdir():
                 os.replace(path, final / path.name)
+
+
+def _sort_set_fields(meta_path: Path) -> None:
+    """mteb writes ``training_datasets`` (a set) in hash order, which changes from process to process;
+    sorted, re-scoring a model leaves its committed ``model_meta.json`` unchanged."""
+    if not meta_path.is_file():
+        return
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if isinstance(meta.get("training_datasets"), list):
+        meta["training_datasets"] = sorted(meta["training_datasets"])
+        meta_path.write_text(json.dumps(meta, indent=4, ensure_ascii=False), encoding="utf-8")
 
 
 def result_cache_for(output: Path) -> AtomicResultCache:
