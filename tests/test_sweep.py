@@ -85,7 +85,14 @@ def test_report_lists_foreign_files_and_builds_from_the_rest(swept, tmp_path):
     # one seed of α=1 scored on AfriQA only: the XQuAD-R table counts the one run it has
     for path in sorted(results.glob("xlr-bench__st-hybrid-a100/*"))[0].glob("XQuADR*.json"):
         path.unlink()
+    # the base model scored on one more AfriQA language than the tuned runs: their means are flagged
+    afriqa = next(results.glob("local__st/*/AfriQARetrieval.json"))
+    data = json.loads(afriqa.read_text())
+    data["scores"]["test"].append(dict(data["scores"]["test"][0], hf_subset="yor", languages=["yor-Latn"]))
+    afriqa.write_text(json.dumps(data))
     report = build_report(results, tmp_path / "report").read_text()
+    assert "**Not comparable**" in report and "α=1.00 (" in report and "AfriQARetrieval on 1 of 2 subsets" in report
+    assert "base (st) (" not in report.split("**Not comparable**")[1].split("\n")[0]
     assert "NotAResult.json: not an mteb result" in report
     assert "Missing results" in report and "α=0.00: XQuADRCrossLingualRetrieval" in report
     assert "| α=1.00 | 1 |" in report and "α=1.00 (2 runs)" in report

@@ -136,6 +136,24 @@ def _revisions_with(runs: ModelRuns, tasks) -> set[str]:
     return {e.revision for task in tasks for entries in (runs.results.get(task) or {}).values() for e in entries}
 
 
+def _coverage_notes(models: list[ModelRuns], tasks) -> list[str]:
+    """Means over different subsets are not comparable: name every run scored on fewer subsets of a task
+    than the runs beside it (an interrupted evaluation, or one restricted with ``--subsets``)."""
+    notes = []
+    for task in tasks:
+        union = {s for m in models for s in m.results.get(task, {})}
+        for m in models:
+            scored: dict[str, set[str]] = defaultdict(set)
+            for subset, entries in (m.results.get(task) or {}).items():
+                for entry in entries:
+                    scored[entry.revision].add(subset)
+            notes += [f"{m.label} ({revision[:8]}): {task} on {len(subsets)} of {len(union)} subsets"
+                      for revision, subsets in scored.items() if subsets != union]
+    if not notes:
+        return []
+    return ["**Not comparable** (these runs' means cover fewer subsets than the others'): " + "; ".join(notes) + ".", ""]
+
+
 def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
     """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
     means = list(_revision_means(runs, task, metric).values())
@@ -346,6 +364,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         missing = [f"{m.label}: {t}" for m in present for t in family.values() if t not in m.results]
         if missing:
             lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
+        lines += _coverage_notes(present, family.values())
         header = ["model", "runs", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
                   "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
         rows = []
@@ -504,7 +523,8 @@ def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
         means = ["**mean**"] + [f"**{v[0]:.4f}**" if (v := _subset_mean(m, task, metric)) else "–" for m in models]
         intervals = ["95% interval"] + ["–" if (ci := confidence_interval(m, task, metric)) is None
                                         else f"[{ci[0]:.4f}, {ci[1]:.4f}]" for m in models]
-        lines += [f"### {task}", ""] + _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
+        lines += [f"### {task}", ""] + _coverage_notes(models, [task])
+        lines += _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
         lines += _paired_section(models, {task: task}, metric, task)
         lines += _seed_section(models, {task: task}, metric)
     plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)",
