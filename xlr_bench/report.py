@@ -419,12 +419,15 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
 
 
 def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str, pick: str) -> list[str]:
-    """Paired bootstrap tests: α = 0.5 against each extreme, and the best α (on task ``pick``) against the base."""
+    """Paired bootstrap tests: α = 0.5 against each extreme (the extremes against each other when α = 0.5
+    was not scored), and the best α (on task ``pick``) against the base."""
     by_alpha = {m.alpha: m for m in models if m.alpha is not None}
     bases = [m for m in models if m.alpha is None]
     comparisons = []
     if 0.5 in by_alpha:
         comparisons += [(by_alpha[0.5], by_alpha[a]) for a in (0.0, 1.0) if a in by_alpha]
+    elif 0.0 in by_alpha and 1.0 in by_alpha:
+        comparisons.append((by_alpha[1.0], by_alpha[0.0]))
     if by_alpha and bases:
         scored = {a: _subset_mean(m, pick, metric) for a, m in by_alpha.items()}
         scored = {a: v[0] for a, v in scored.items() if v}
