@@ -86,3 +86,23 @@ def test_column_access_honours_selected_rows():
 
     subset = Dataset.from_dict({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}).select([2, 0])
     assert _column(subset, "id") == ["c", "a"] and _column(subset, "text") == ["z", "x"]
+
+
+def test_memo_texts_are_mtebs_own_and_mapped_once_per_corpus(monkeypatch):
+    """The cached text of each corpus entry is exactly mteb's; a corpus shared by subsets is mapped once."""
+    import mteb._create_dataloaders as dataloaders
+    from mteb.types import PromptType
+
+    import xlr_bench.embedding_memo as embedding_memo
+    from xlr_bench.embedding_memo import EmbeddingMemo
+
+    task = mteb.get_task("XQuADRCrossLingualRetrieval", hf_subsets=["de-th", "en-th"])
+    task.load_data()
+    corpora = [task.dataset[s]["test"]["corpus"] for s in ("de-th", "en-th")]
+    calls = []
+    monkeypatch.setattr(embedding_memo, "_retrieval_texts",
+                        lambda d, p: calls.append(p) or dataloaders._retrieval_texts(d, p))
+    memo = EmbeddingMemo()
+    texts = [memo.texts(corpus, PromptType.document) for corpus in corpora]
+    assert texts[0] == texts[1] == list(dataloaders._retrieval_texts(corpora[0], PromptType.document))
+    assert len(texts[0]) == len(corpora[0]) > 800 and isinstance(texts[0], list) and calls == [PromptType.document]

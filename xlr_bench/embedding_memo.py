@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
-from mteb._create_dataloaders import create_dataloader
+from mteb._create_dataloaders import _retrieval_texts, create_dataloader
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.types import PromptType
 
@@ -30,8 +30,24 @@ class EmbeddingMemo:
 
     def __init__(self) -> None:
         self._store: dict[tuple[str, str, str], np.ndarray] = {}
+        self._texts: dict[tuple[str, str], list[str]] = {}
         self.encoded = 0  # texts actually sent to the model
         self.requested = 0  # texts asked for (with repeats)
+
+    def texts(self, dataset: Dataset, prompt_type: PromptType) -> list[str]:
+        """mteb's text of each entry of a corpus or query set, as a plain list, once per dataset.
+
+        mteb's ``_retrieval_texts`` re-maps the whole dataset on every call, and the subsets of a task
+        share their corpora (XQuAD-R's 110 cross-lingual subsets use 11 of them); its column is a lazy
+        ``Column`` that iterates row by row. Slicing makes one Arrow call, and the datasets fingerprint
+        (same fingerprint, same content) keys the cache.
+        """
+        key = (getattr(dataset, "_fingerprint", None), prompt_type.value)
+        if key[0] is None:
+            return list(_retrieval_texts(dataset, prompt_type)[:])
+        if key not in self._texts:
+            self._texts[key] = list(_retrieval_texts(dataset, prompt_type)[:])
+        return self._texts[key]
 
     def __len__(self) -> int:
         return len(self._store)

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
-from mteb._create_dataloaders import _retrieval_texts
 from mteb.abstasks.retrieval import _filter_queries_without_positives
 from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
@@ -61,10 +60,10 @@ class FullRankRetrieval(AbsTaskRetrieval):
         memo = memo_for(model)
         common = dict(task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset, encode_kwargs=dict(encode_kwargs))
         with timer("Encoding queries", split=hf_split, subset=hf_subset):
-            query_emb = memo.encode(model, _retrieval_texts(queries, PromptType.query), prompt_type=PromptType.query, **common)
+            query_emb = memo.encode(model, memo.texts(queries, PromptType.query), prompt_type=PromptType.query, **common)
         with timer("Encoding corpus", split=hf_split, subset=hf_subset):
             # mteb's own text of a document: its title and text joined
-            corpus_emb = memo.encode(model, _retrieval_texts(corpus, PromptType.document), prompt_type=PromptType.document, **common)
+            corpus_emb = memo.encode(model, memo.texts(corpus, PromptType.document), prompt_type=PromptType.document, **common)
         with timer("Scoring", split=hf_split, subset=hf_subset):
             ranking = rank_corpus(
                 _column(queries, "id"), query_emb, _column(corpus, "id"), corpus_emb, qrels,
