@@ -369,18 +369,16 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
                   "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
         rows = []
         for m in present:
-            cells = [m.label, str(len(_revisions_with(m, family.values())))]
-            for metric in ("map_at_20", "map"):
-                for setting in ("monolingual", "cross-lingual", "multilingual"):
-                    cells.append(_fmt(_subset_mean(m, family.get(setting, ""), metric)))
+            map20 = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
+            cells = [m.label, str(len(_revisions_with(m, family.values())))] + [_fmt(v) for v in map20]
+            cells += [_fmt(_subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
             cells.append(_fmt(_subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
             cells.append(_fmt(_subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
             cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
             cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
             rows.append(cells)
-            values = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
-            if m.alpha is not None and all(values):
-                criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in values]))
+            if m.alpha is not None and all(map20):
+                criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
         lines += ["Settings as in arXiv 2408.10536 Tables 1–2: Mo. = X→X (mean over languages), Cr. = X→Y "
                   "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance.", ""]
         lines += _table(header, rows) + [""]

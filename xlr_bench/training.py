@@ -184,7 +184,7 @@ def _validation_key(config: TrainConfig, base_hash: str, checksums: dict, world_
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _base_validation_loss(trainer, config: TrainConfig, output: Path, shared: Path | None, key: str) -> float:
+def _base_validation_loss(trainer, output: Path, shared: Path | None, key: str) -> float:
     """The untrained model's validation loss: kept in the run (resumes) and, if given, in a file shared by
     the runs of a sweep, so it is computed once per sweep rather than once per (α, seed)."""
     from xlr_bench.atomic import write_json
@@ -282,7 +282,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
     )
     base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
-    base_loss = _base_validation_loss(trainer, config, output, shared_base_loss,
+    base_loss = _base_validation_loss(trainer, output, shared_base_loss,
                                       _validation_key(config, base_hash, data.checksums, world_size)) if valid_pairs else None
     if finished:
         trainer.state = finished
