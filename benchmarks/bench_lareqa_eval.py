@@ -47,8 +47,8 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     import xlr_bench  # noqa: F401
-    from xlr_bench.embedding_memo import memo_for
-    from xlr_bench.lareqa import candidate_text, load_lareqa
+    from xlr_bench.tasks.embedding_memo import memo_for
+    from xlr_bench.data.lareqa import candidate_text, load_lareqa
     from xlr_bench.metrics import rank_corpus
     from xlr_bench.testing import build_tiny_model
 

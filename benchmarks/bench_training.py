@@ -3,7 +3,7 @@
 Side by side in one run on the converted me5-small (or --base), the same MLQA-R + AfriQA pairs,
 batch size and length:
   * sampler alone: batches/s of HybridBatchSampler.plan, and its share of one training step;
-  * step time of `xlr_bench.training.train` (hybrid sampler) against a plain
+  * step time of `xlr_bench.training.trainer.train` (hybrid sampler) against a plain
     SentenceTransformerTrainer with the default batch sampler (target ratio <= 1.05);
   * peak RSS of training (target reported for batch 32, length 128).
 
@@ -34,10 +34,10 @@ def main() -> None:
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import TrainerCallback
 
-    from xlr_bench.encoder import resolve_source
-    from xlr_bench.hybrid_sampler import HybridBatchSampler
-    from xlr_bench.training import TrainConfig, _dataset, train
-    from xlr_bench.training_pairs import load_training_data
+    from xlr_bench.models.encoder import resolve_source
+    from xlr_bench.training.sampler import HybridBatchSampler
+    from xlr_bench.training.trainer import TrainConfig, _dataset, train
+    from xlr_bench.training.pairs import load_training_data
 
     pairs = load_training_data(["mlqa-r", "afriqa"]).pairs
     sampler = HybridBatchSampler(None, args.batch_size, True, seed=0, pairs=pairs, alpha=0.5)

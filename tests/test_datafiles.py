@@ -7,9 +7,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from xlr_bench import datafiles
-from xlr_bench.cli import main
-from xlr_bench.errors import XLRBenchError
+from xlr_bench.data import files as datafiles
+from xlr_bench.cli.app import main
+from xlr_bench.core.errors import XLRBenchError
 
 
 def test_registry_covers_every_shared_file_with_checksums(data_dir):

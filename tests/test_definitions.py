@@ -12,9 +12,9 @@ from mteb.cache import ResultCache
 from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
 import xlr_bench
-from xlr_bench.cli import main
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.task_definitions import TASKS_ENV, load_definition_file
+from xlr_bench.cli.app import main
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.definitions.tasks import TASKS_ENV, load_definition_file
 
 # A hand-written AfriQA variant: Hausa and Yoruba questions against their two languages' passages only.
 HAND_WRITTEN = '''

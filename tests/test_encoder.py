@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from mteb.types import PromptType
 
 import xlr_bench
-from xlr_bench.cli import main
-from xlr_bench.embedding_memo import memo_for
-from xlr_bench.encoder import TRAINING_RECORD, XLREncoder, weights_hash
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.results import validate_results
+from xlr_bench.cli.app import main
+from xlr_bench.tasks.embedding_memo import memo_for
+from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder, weights_hash
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.results.cache import validate_results
 
 
 @pytest.fixture()
@@ -114,7 +114,7 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
     assert "xlr-bench/me5-small-hybrid-a050" in listed.output and "alpha=0.50" in listed.output
     out = tmp_path / "mteb-out"
     run = subprocess.run(
-        [sys.executable, "-m", "xlr_bench.cli", "mteb", "run", "-m", "xlr-bench/me5-small-hybrid-a050",
+        [sys.executable, "-m", "xlr_bench.cli.app", "mteb", "run", "-m", "xlr-bench/me5-small-hybrid-a050",
          "-t", "XQuADRMonolingualRetrieval", "-l", "tha", "--output-folder", str(out)],
         capture_output=True, text=True, timeout=600,
     )

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.lareqa import candidate_text, parse_file
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.data.lareqa import candidate_text, parse_file
 
 XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,
                     "th": 852, "tr": 1167, "vi": 1209, "zh": 1196}

@@ -12,7 +12,7 @@ import pytrec_eval
 import torch
 
 from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
-from xlr_bench.lareqa import candidate_text
+from xlr_bench.data.lareqa import candidate_text
 from xlr_bench.metrics import average_precision, cosine, full_rank_scores, rank_corpus, rank_distance
 
 N_QUERIES = 150

@@ -11,8 +11,8 @@ from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderW
 from mteb.results import TaskResult
 
 import xlr_bench  # noqa: F401
-from xlr_bench.embedding_memo import memo_for
-from xlr_bench.lareqa import candidate_text
+from xlr_bench.tasks.embedding_memo import memo_for
+from xlr_bench.data.lareqa import candidate_text
 
 EXPECTED = {
     "XQuADRRetrieval": 11, "XQuADRMonolingualRetrieval": 11, "XQuADRCrossLingualRetrieval": 110,
@@ -82,7 +82,7 @@ def test_each_distinct_text_is_encoded_once(evaluated, xquad):
 def test_column_access_honours_selected_rows():
     from datasets import Dataset
 
-    from xlr_bench.full_rank_task import _column
+    from xlr_bench.tasks.full_rank import _column
 
     subset = Dataset.from_dict({"id": ["a", "b", "c"], "text": ["x", "y", "z"]}).select([2, 0])
     assert _column(subset, "id") == ["c", "a"] and _column(subset, "text") == ["z", "x"]
@@ -93,8 +93,8 @@ def test_memo_texts_are_mtebs_own_and_mapped_once_per_corpus(monkeypatch):
     import mteb._create_dataloaders as dataloaders
     from mteb.types import PromptType
 
-    import xlr_bench.embedding_memo as embedding_memo
-    from xlr_bench.embedding_memo import EmbeddingMemo
+    import xlr_bench.tasks.embedding_memo as embedding_memo
+    from xlr_bench.tasks.embedding_memo import EmbeddingMemo
 
     task = mteb.get_task("XQuADRCrossLingualRetrieval", hf_subsets=["de-th", "en-th"])
     task.load_data()

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.report import build_report, collect
-from xlr_bench.sweep import SweepConfig, check_ratios, planned_runs, run_sweep
-from xlr_bench.training import TrainConfig
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.report.study import build_report, collect
+from xlr_bench.training.sweep import SweepConfig, check_ratios, planned_runs, run_sweep
+from xlr_bench.training.trainer import TrainConfig
 
 TASKS = ["XQuADRRetrieval", "XQuADRMonolingualRetrieval", "XQuADRCrossLingualRetrieval", "AfriQARetrieval"]
 

@@ -11,10 +11,10 @@ from safetensors.numpy import load_file
 from scipy.stats import binom
 from sentence_transformers import SentenceTransformer
 
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.hybrid_sampler import HybridBatchSampler
-from xlr_bench.training import TrainConfig, train
-from xlr_bench.training_pairs import Pair, afriqa_pairs, check_zero_shot, jsonl_pairs, lareqa_pairs
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.sampler import HybridBatchSampler
+from xlr_bench.training.trainer import TrainConfig, train
+from xlr_bench.training.pairs import Pair, afriqa_pairs, check_zero_shot, jsonl_pairs, lareqa_pairs
 
 
 @pytest.fixture(scope="module")

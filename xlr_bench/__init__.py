@@ -6,17 +6,17 @@ Importing the package registers every task definition (``tasks/*.toml``) as an m
 
 from __future__ import annotations
 
-from xlr_bench.mteb_registry import register_models, register_tasks
-from xlr_bench.task_definitions import load_definitions
-from xlr_bench.task_factory import build_task_class
+from xlr_bench.core.mteb_registry import register_models, register_tasks
+from xlr_bench.definitions.tasks import load_definitions
+from xlr_bench.tasks.factory import build_task_class
 
 __version__ = "0.1.0"
 
 
 def register_all() -> list[str]:
     """(Re-)register every task and model definition with mteb; returns the task names."""
-    from xlr_bench.encoder import registry_meta
-    from xlr_bench.model_definitions import load_model_definitions
+    from xlr_bench.models.encoder import registry_meta
+    from xlr_bench.definitions.models import load_model_definitions
 
     classes = [build_task_class(d) for d in load_definitions().values()]
     register_tasks(classes)
@@ -25,4 +25,4 @@ def register_all() -> list[str]:
 
 
 TASK_NAMES = register_all()
-from xlr_bench.benchmark import XLR  # noqa: E402  (the suite; importing it registers mteb.get_benchmark("XLR"))
+from xlr_bench.tasks.benchmark import XLR  # noqa: E402  (the suite; importing it registers mteb.get_benchmark("XLR"))

@@ -8,8 +8,8 @@ from typing import Any
 
 import mteb
 
-from xlr_bench.errors import XLRBenchError
-from xlr_bench.results import result_cache_for
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.results.cache import result_cache_for
 
 
 def select_tasks(names: list[str], subsets: list[str] | None = None) -> list[Any]:

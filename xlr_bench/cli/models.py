@@ -1,0 +1,84 @@
+"""``xlr-bench evaluate``, ``models ...`` and ``results ...``: scoring models and checking results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("evaluate")
+@click.argument("model")
+@click.option("--tasks", "-t", "task_names", required=True, help="Comma-separated task names, e.g. XQuADRRetrieval.")
+@click.option("--subsets", default=None, help="Comma-separated subsets (e.g. de,en); default: all.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("results"),
+              show_default=True, help="The results/ folder (leaderboard layout).")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default="fp32", show_default=True,
+              help="Encoding precision (recorded in the results); see benchmarks/README.md for speed and agreement.")
+@click.option("--device", default=None, help="cpu, cuda, ... (default: cuda if available).")
+@click.option("--overwrite", is_flag=True, help="Recompute tasks already in --output.")
+def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path, batch_size: int,
+                 precision: str, device: str | None, overwrite: bool) -> None:
+    """Score MODEL (a definition name, checkpoint directory or hub id) and write mteb results."""
+    from xlr_bench.models.encoder import XLREncoder
+    from xlr_bench.evaluation import evaluate, select_tasks
+    from xlr_bench.results.cache import results_root
+
+    select_tasks(task_names.split(","), subsets.split(",") if subsets else None)  # fail fast on typos
+    encoder = XLREncoder(model, device=device, precision=precision)
+    result = evaluate(encoder, task_names.split(","), output, subsets=subsets.split(",") if subsets else None,
+                      batch_size=batch_size, overwrite=overwrite)
+    meta = encoder.mteb_model_meta
+    click.echo(f"results: {results_root(output) / meta.model_name_as_path() / meta.revision}")
+    for task_result in result.task_results:
+        click.echo(f"  {task_result.task_name}: main score {task_result.get_score():.4f}")
+
+
+@click.group()
+def models() -> None:
+    """Model definitions (models/*.toml)."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Every model definition with where its weights come from."""
+    from xlr_bench.definitions.models import load_model_definitions
+
+    for definition in sorted(load_model_definitions().values(), key=lambda d: d.name):
+        where = ", ".join(f"{k}={v}" for k, v in definition.checkpoint.items())
+        alpha = "-" if definition.alpha is None else f"{definition.alpha:.2f}"
+        click.echo(f"{definition.name:40} alpha={alpha:5} base={definition.base_model or '-':36} {where}")
+
+
+@models.command("add")
+@click.argument("checkpoint", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where to write the definition (default: the repo's models/).")
+def models_add(checkpoint: Path, folder: Path | None) -> None:
+    """Add a definition for a trained CHECKPOINT (its training record gives α, seed, data)."""
+    from xlr_bench.models.encoder import definition_from_directory
+    from xlr_bench.definitions.models import definition_dirs, write_definition
+
+    definition = definition_from_directory(checkpoint.resolve())
+    path = write_definition(definition, folder or definition_dirs()[0])
+    click.echo(f"wrote {path} ({definition.name})")
+
+
+@click.group()
+def results() -> None:
+    """Leaderboard-format result folders."""
+
+
+@results.command("validate")
+@click.argument("folder", type=click.Path(path_type=Path))
+def results_validate(folder: Path) -> None:
+    """Check FOLDER (a results/ tree) as the leaderboard's results repository does."""
+    from xlr_bench.results.cache import validate_results
+
+    checked, problems = validate_results(folder)
+    for problem in problems:
+        click.echo(f"{problem.path}: {problem.message}")
+    click.echo(f"{checked} task result files checked, {len(problems)} problem(s)")
+    if problems:
+        raise SystemExit(1)

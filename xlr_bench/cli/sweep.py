@@ -1,0 +1,91 @@
+"""``xlr-bench sweep`` and ``xlr-bench report``: the α study from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from xlr_bench.training.sweep import SweepConfig
+from xlr_bench.training.trainer import TrainConfig
+
+_S, _T = SweepConfig(), TrainConfig()
+
+# The README's main job: the whole pipeline (convert, train per α, evaluate, report) in minutes on 2
+# CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language.
+QUICK = {
+    "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": True,
+    "tasks": "XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval",
+    "subsets": "de-de,th-th,de-th,th-de", "precision": "bf16", "eval_batch_size": 64,
+    "sweep_dir": Path("runs/quick"), "results_dir": Path("runs/quick/results"),
+}
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+@click.command("sweep")
+@click.option("--base", default=_S.base, show_default=True)
+@click.option("--ratios", default=",".join(map(str, _S.ratios)), show_default=True, help="α values, comma-separated.")
+@click.option("--seeds", default="42", show_default=True, help="Seeds, comma-separated.")
+@click.option("--replicate-ratios", default=None, help="Run seeds after the first only for these α (default: all).")
+@click.option("--train-data", default=",".join(_T.train_data), show_default=True)
+@click.option("--tasks", default=",".join(_S.tasks), show_default=True)
+@click.option("--subsets", default=None, help="Evaluate only these subsets (e.g. de-de,de-en for a quick run).")
+@click.option("--steps", type=int, default=_T.steps, show_default=True)
+@click.option("--batch-size", type=int, default=_T.batch_size, show_default=True)
+@click.option("--max-pairs", type=int, default=None)
+@click.option("--max-length", type=int, default=_T.max_length, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=_T.learning_rate, show_default=True)
+@click.option("--eval-batch-size", type=int, default=_S.eval_batch_size, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=_S.precision, show_default=True)
+@click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training.")
+@click.option("--sweep-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/sweep"), show_default=True)
+@click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True)
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Report folder (default: <sweep-dir>/report).")
+@click.option("--quick", is_flag=True, help="Minutes-long preset (the README's main job); explicit options still win.")
+def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
+              subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
+              learning_rate: float, eval_batch_size: int, precision: str, bf16_train: bool, sweep_dir: Path,
+              results_dir: Path, report_dir: Path | None, quick: bool) -> None:
+    """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
+    from click.core import ParameterSource
+
+    from xlr_bench.training.sweep import run_sweep
+
+    if quick:
+        context = click.get_current_context()
+        chosen = {k: v for k, v in QUICK.items() if context.get_parameter_source(k) == ParameterSource.DEFAULT}
+        ratios, steps, batch_size = chosen.get("ratios", ratios), chosen.get("steps", steps), chosen.get("batch_size", batch_size)
+        max_length, bf16_train = chosen.get("max_length", max_length), chosen.get("bf16_train", bf16_train)
+        tasks, subsets, precision = chosen.get("tasks", tasks), chosen.get("subsets", subsets), chosen.get("precision", precision)
+        eval_batch_size = chosen.get("eval_batch_size", eval_batch_size)
+        sweep_dir, results_dir = chosen.get("sweep_dir", sweep_dir), chosen.get("results_dir", results_dir)
+    report_dir = report_dir or sweep_dir / "report"
+    click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")
+
+    config = SweepConfig(
+        base=base, ratios=_floats(ratios), seeds=[int(s) for s in seeds.split(",")],
+        replicate_ratios=_floats(replicate_ratios) if replicate_ratios else None,
+        tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
+        eval_batch_size=eval_batch_size, precision=precision,
+        train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
+                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train),
+    )
+    report = run_sweep(config, sweep_dir, results_dir, report_dir)
+    click.echo(f"report: {report}")
+
+
+@click.command("report")
+@click.argument("results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+def report_cmd(results_dir: Path, out: Path) -> None:
+    """Build the Markdown report and plots from RESULTS_DIR alone."""
+    from xlr_bench.report.study import build_report
+
+    click.echo(f"report: {build_report(results_dir, out)}")

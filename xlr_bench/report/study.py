@@ -1,0 +1,533 @@
+"""The α-sweep report, built from result files alone.
+
+``build_report(results_dir, out_dir)`` reads an mteb results tree (``<org__model>/<revision>/``),
+so it works on results produced anywhere (a leaderboard results repository too). Models are read
+from their metadata: a trained checkpoint's name carries its α (``...-hybrid-a050``) and each
+revision under one name is one seed; a model without α is a reference (the untrained base).
+
+Per LAReQA dataset it lays out the paper's Tables 1 and 2 (Mo. / Cr. / Mul. mAP, R@1 / R@10, rank
+distance, per α and the base model), a per-language table grouped into languages seen in training,
+unseen languages and low-resource languages, plots of each metric and of rank distance against α
+and a per-language heat map, bootstrap 95% intervals over queries, paired bootstrap tests (α = 0.5
+against each extreme, the best α against the base model), and the α a declared criterion picks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xlr_bench.core.atomic import atomic_open
+from xlr_bench.metrics import decode_values
+
+ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
+N_BOOT = 1000
+SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
+METRIC_LABEL = {"map_at_20": "mAP@20", "ndcg_at_10": "nDCG@10", "rank_distance": "rank distance"}
+CRITERION = ("mean of Mo., Cr. and Mul. mAP@20, on the LAReQA dataset of the report where the most α values "
+             "have all three settings (the first such dataset on a tie)")
+
+
+@dataclass
+class SubsetScores:
+    """One subset's scores of one model revision."""
+
+    scores: dict[str, float]
+    per_query: dict[str, list[float]]
+    ids_sha: str | None
+    revision: str = ""
+
+
+@dataclass
+class ModelRuns:
+    """All revisions (seeds) of one model name."""
+
+    name: str
+    alpha: float | None
+    training_tasks: set[str] = field(default_factory=set)
+    # task -> subset -> list over revisions
+    results: dict[str, dict[str, list[SubsetScores]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    revisions: list[str] = field(default_factory=list)
+    precision: set[str] = field(default_factory=set)
+    max_tokens: set[int] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return f"α={self.alpha:.2f}" if self.alpha is not None else f"base ({self.name.split('/')[-1]})"
+
+
+@dataclass
+class Collected:
+    models: list[ModelRuns]
+    problems: list[str]
+
+
+def collect(results_dir: Path) -> Collected:
+    """Read every model revision under ``results_dir``; unreadable or foreign files become problems."""
+    from mteb.results import TaskResult
+
+    models: dict[str, ModelRuns] = {}
+    problems: list[str] = []
+    root = Path(results_dir)
+    # mteb puts runs with experiment settings (e.g. precision) under <revision>/experiments/<name>/
+    for meta_path in sorted([*root.glob("*/*/model_meta.json"), *root.glob("*/*/experiments/*/model_meta.json")]):
+        folder = meta_path.parent
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{meta_path}: unreadable model_meta.json ({exc.msg})")
+            continue
+        name = meta.get("name") or folder.parent.name.replace("__", "/")
+        match = ALPHA_RE.search(name)
+        runs = models.setdefault(name, ModelRuns(name, int(match.group(1)) / 100 if match else None))
+        revision = folder.name if folder.parent.name != "experiments" else folder.parent.parent.name
+        runs.revisions.append(revision)
+        runs.training_tasks |= set(meta.get("training_datasets") or [])
+        runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
+        if meta.get("max_tokens"):
+            runs.max_tokens.add(int(meta["max_tokens"]))
+        for path in sorted(folder.glob("*.json")):
+            if path.name == "model_meta.json":
+                continue
+            try:
+                result = TaskResult.from_disk(path)
+            except Exception as exc:  # foreign or broken file: report it, use the rest
+                problems.append(f"{path}: not an mteb result ({str(exc).splitlines()[0]})")
+                continue
+            for split_scores in result.scores.values():
+                for entry in split_scores:
+                    runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
+                        {k: v for k, v in entry.items() if isinstance(v, (int, float))},
+                        entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), revision,
+                    ))
+    ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.name))
+    return Collected(ordered, problems)
+
+
+def _families() -> dict[str, dict[str, str]]:
+    """LAReQA dataset (``-sentence`` for sentence-only candidates) -> {setting: task name}."""
+    from xlr_bench.definitions.tasks import load_definitions
+
+    families: dict[str, dict[str, str]] = defaultdict(dict)
+    for name, definition in load_definitions().items():
+        if definition.loader == "lareqa" and definition.setting:
+            variant = "-sentence" if definition.source.get("candidates") == "sentence" else ""
+            families[definition.source["dataset"] + variant][definition.setting] = name
+    return dict(families)
+
+
+def _revision_means(runs: ModelRuns, task: str, metric: str) -> dict[str, float]:
+    """Mean over subsets of a metric, per revision (seed) that has the task."""
+    per_revision = defaultdict(list)
+    for entries in (runs.results.get(task) or {}).values():
+        for entry in entries:
+            if metric in entry.scores:
+                per_revision[entry.revision].append(entry.scores[metric])
+    return {revision: float(np.mean(values)) for revision, values in per_revision.items()}
+
+
+def _revisions_with(runs: ModelRuns, tasks) -> set[str]:
+    """The revisions (seeds) of a model that have results for any of ``tasks``."""
+    return {e.revision for task in tasks for entries in (runs.results.get(task) or {}).values() for e in entries}
+
+
+def _coverage_notes(models: list[ModelRuns], tasks) -> list[str]:
+    """Means over different subsets are not comparable: name every run scored on fewer subsets of a task
+    than the runs beside it (an interrupted evaluation, or one restricted with ``--subsets``)."""
+    notes = []
+    for task in tasks:
+        union = {s for m in models for s in m.results.get(task, {})}
+        for m in models:
+            scored: dict[str, set[str]] = defaultdict(set)
+            for subset, entries in (m.results.get(task) or {}).items():
+                for entry in entries:
+                    scored[entry.revision].add(subset)
+            notes += [f"{m.label} ({revision[:8]}): {task} on {len(subsets)} of {len(union)} subsets"
+                      for revision, subsets in scored.items() if subsets != union]
+    if not notes:
+        return []
+    return ["**Not comparable** (these runs' means cover fewer subsets than the others'): " + "; ".join(notes) + ".", ""]
+
+
+def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
+    """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
+    means = list(_revision_means(runs, task, metric).values())
+    return (float(np.mean(means)), len(means)) if means else None
+
+
+def _query_matrix(runs: ModelRuns, task: str, metric: str) -> dict[str, np.ndarray]:
+    """subset -> per-query values averaged over seeds (only seeds that recorded them)."""
+    out = {}
+    for subset, entries in runs.results.get(task, {}).items():
+        vectors = [decode_values(e.per_query[metric]) for e in entries if metric in e.per_query]
+        if vectors and len({len(v) for v in vectors}) == 1:
+            out[subset] = np.mean(vectors, axis=0)
+    return out
+
+
+def _bootstrap(values: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of the mean over subsets of per-subset query means (queries resampled)."""
+    reps = np.zeros(N_BOOT)
+    for vec in values.values():
+        idx = rng.integers(0, len(vec), size=(N_BOOT, len(vec)))
+        reps += vec[idx].mean(axis=1)
+    return reps / max(1, len(values))
+
+
+def confidence_interval(runs: ModelRuns, task: str, metric: str, seed: int = 0) -> tuple[float, float] | None:
+    """95% bootstrap interval over queries of a task-level figure."""
+    values = _query_matrix(runs, task, metric)
+    if not values:
+        return None
+    reps = _bootstrap(values, np.random.default_rng(seed))
+    return float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))
+
+
+def paired_test(a: ModelRuns, b: ModelRuns, task: str, metric: str, seed: int = 0) -> tuple[float, float, float] | None:
+    """(mean difference a - b, two-sided bootstrap p-value, number of queries), paired by query."""
+    va, vb = _query_matrix(a, task, metric), _query_matrix(b, task, metric)
+    shared = sorted(set(va) & set(vb))
+    if not shared:
+        return None
+    diffs = {s: va[s] - vb[s] for s in shared if len(va[s]) == len(vb[s])}
+    if not diffs:
+        return None
+    observed = float(np.mean([d.mean() for d in diffs.values()]))
+    reps = _bootstrap({s: d - d.mean() for s, d in diffs.items()}, np.random.default_rng(seed))  # null: no difference
+    p = float(np.mean(np.abs(reps) >= abs(observed)))
+    return observed, max(p, 1 / N_BOOT), float(sum(len(d) for d in diffs.values()))
+
+
+def _fmt(value: tuple[float, int] | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value[0]:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _save(fig, stem: Path) -> str:
+    """Write ``stem``.png and .svg and close the figure; returns the PNG's name.
+
+    The files carry no date and SVG ids are salted with a constant, so rebuilding a report from the
+    same results leaves the committed plots byte-identical instead of churning them.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with matplotlib.rc_context({"svg.hashsalt": "xlr-bench"}):
+        fig.savefig(stem.with_suffix(".png"), dpi=120, metadata={"Software": None})
+        fig.savefig(stem.with_suffix(".svg"), metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return stem.with_suffix(".png").name
+
+
+def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path,
+                   heading: str) -> str | None:
+    """One line per (label -> task) of ``metric`` against α; the untrained base as a dashed level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = [m for m in models if m.alpha is not None]
+    bases = [m for m in models if m.alpha is None]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    drawn = False
+    for label, task in lines.items():
+        points = [(m.alpha, _subset_mean(m, task, metric)) for m in trained]
+        points = [(a, v[0]) for a, v in points if v is not None]
+        if not points:
+            continue
+        xs, ys = zip(*sorted(points))
+        drawn = True
+        line = ax.plot(xs, ys, marker="o", label=label)[0]
+        for base in bases:
+            value = _subset_mean(base, task, metric)
+            if value:
+                ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("α (share of monolingual batches)")
+    ax.set_ylabel(title)
+    ax.set_title(f"{heading}: {title} vs α\n(dashed: untrained base)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _plot_family(models: list[ModelRuns], family: dict[str, str], out: Path, dataset: str) -> list[str]:
+    """mAP@20 per setting and the multilingual rank distance against α."""
+    settings = {f"{SETTING_LABEL[s]} {family[s]}": family[s] for s in SETTING_LABEL if s in family}
+    files = [_plot_vs_alpha(models, settings, "map_at_20", "mAP@20", out / f"{dataset}_map_at_20_vs_alpha", dataset)]
+    if "multilingual" in family:
+        files.append(_plot_vs_alpha(models, {f"Mul. {family['multilingual']}": family["multilingual"]}, "rank_distance",
+                                    "rank distance (lower = less language bias)", out / f"{dataset}_rank_distance_vs_alpha",
+                                    dataset))
+    return [f for f in files if f]
+
+
+def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    subsets = sorted({s for m in models for s in m.results.get(task, {})})
+    if not subsets:
+        return None
+    grid = np.full((len(subsets), len(models)), np.nan)
+    for j, model in enumerate(models):
+        for i, subset in enumerate(subsets):
+            entries = model.results.get(task, {}).get(subset, [])
+            values = [e.scores.get("map_at_20") for e in entries if "map_at_20" in e.scores]
+            if values:
+                grid[i, j] = np.mean(values)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(models), 0.8 + 0.3 * len(subsets)))
+    image = ax.imshow(grid, aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(models)), [m.label for m in models], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(subsets)), subsets, fontsize=8)
+    for i in range(len(subsets)):
+        for j in range(len(models)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=6, color="w")
+    fig.colorbar(image, ax=ax, label="mAP@20")
+    ax.set_title(f"{task}: mAP@20 per query language")
+    return _save(fig, out / name)
+
+
+def _seen_languages(models: list[ModelRuns]) -> set[str] | None:
+    """Languages of every trained model's training tasks; None when no model in the report was trained.
+
+    Taken over the whole report, not per section, so that a section holding only the base model still
+    groups its languages by what the tuned models saw.
+    """
+    import mteb
+
+    if all(m.alpha is None for m in models):
+        return None
+    seen: set[str] = set()
+    for model in models:
+        for task_name in model.training_tasks:
+            try:
+                task = mteb.get_task(task_name)
+            except KeyError:
+                continue
+            seen |= {s.split("-")[0] for s in task.hf_subsets}
+    return seen
+
+
+def _language_groups(subsets: list[str], seen: set[str] | None) -> dict[str, list[str]]:
+    """Query languages of a task split into seen / unseen in training (one group when nothing was trained)."""
+    if seen is None:
+        return {"query languages": subsets}
+    langs = [s.split("-")[0] for s in subsets]
+    return {"seen in training": [s for s, l in zip(subsets, langs) if l in seen],
+            "unseen in training": [s for s, l in zip(subsets, langs) if l not in seen]}
+
+
+def build_report(results_dir: Path, out_dir: Path) -> Path:
+    """Write ``report.md`` and its plots into ``out_dir``; returns the report path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    collected = collect(Path(results_dir))
+    models = collected.models
+    lines = ["# Hybrid batch training: α sweep report", "",
+             f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
+             + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
+             "", "Precision of the encodings: " + ", ".join(sorted({p for m in models for p in m.precision})) + ".", ""]
+    lengths = {m.label: sorted(m.max_tokens) for m in models if m.max_tokens}
+    if len({tuple(v) for v in lengths.values()}) > 1:
+        lines += ["**Warning: the models were scored with different maximum lengths** (texts beyond them are "
+                  "truncated, so differences may be truncation artefacts): "
+                  + ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in lengths.items()) + ".", ""]
+    elif lengths:
+        lines += [f"Maximum length at scoring: {next(iter(lengths.values()))[0]} tokens for every model.", ""]
+    if collected.problems:
+        lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
+    criterion: dict[str, dict[str, float]] = {}  # dataset -> α label -> score
+    seen = _seen_languages(models)
+    for dataset, family in sorted(_families().items(), key=lambda kv: (not kv[0].startswith("xquad-r"), kv[0])):
+        present = [m for m in models if any(t in m.results for t in family.values())]
+        if not present:
+            continue
+        candidates = ("each sentence alone" if dataset.endswith("-sentence")
+                      else "each sentence followed by its paragraph (the LAReQA protocol)")
+        lines += [f"## {dataset.upper()}", "", f"Candidates: {candidates}.", ""]
+        missing = [f"{m.label}: {t}" for m in present for t in family.values() if t not in m.results]
+        if missing:
+            lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
+        lines += _coverage_notes(present, family.values())
+        header = ["model", "runs", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
+                  "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
+        rows = []
+        for m in present:
+            map20 = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
+            cells = [m.label, str(len(_revisions_with(m, family.values())))] + [_fmt(v) for v in map20]
+            cells += [_fmt(_subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
+            cells.append(_fmt(_subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
+            cells.append(_fmt(_subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
+            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
+            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
+            rows.append(cells)
+            if m.alpha is not None and all(map20):
+                criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
+        lines += ["Settings as in arXiv 2408.10536 Tables 1–2: Mo. = X→X (mean over languages), Cr. = X→Y "
+                  "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance.", ""]
+        lines += _table(header, rows) + [""]
+        lines += ["### 95% bootstrap intervals (queries resampled within each subset, 1000 replicates)", ""]
+        ci_rows = []
+        for m in present:
+            cells = [m.label]
+            for setting in ("monolingual", "cross-lingual", "multilingual"):
+                ci = confidence_interval(m, family.get(setting, ""), "map_at_20")
+                cells.append("–" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+            ci = confidence_interval(m, family.get("multilingual", ""), "rank_distance")
+            cells.append("–" if ci is None else f"[{ci[0]:.1f}, {ci[1]:.1f}]")
+            ci_rows.append(cells)
+        lines += _table(["model", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mul. RD"], ci_rows) + [""]
+        settings = {SETTING_LABEL[k]: family[k] for k in SETTING_LABEL if k in family}
+        lines += _paired_section(present, settings, "map_at_20", family.get("multilingual", ""))
+        lines += _seed_section(present, settings, "map_at_20")
+        lines += _language_section(present, family, seen)
+        plots = _plot_family(present, family, out_dir, dataset)
+        heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
+        lines += [f"![{p}]({p})" for p in plots + ([heat] if heat else [])] + [""]
+    if criterion:
+        chosen = max(criterion, key=lambda d: len(criterion[d]))  # the first of the largest on a tie
+        criterion_scores = criterion[chosen]
+        best = max(criterion_scores, key=criterion_scores.get)
+        lines += ["## The α the criterion picks", "", f"Criterion (declared before looking): {CRITERION}. "
+                  f"Here: {chosen.upper()}.", ""]
+        lines += _table(["model", "criterion"], [[k, f"{v:.4f}"] for k, v in criterion_scores.items()])
+        lines += ["", f"**Picked: {best}** ({criterion_scores[best]:.4f}). Read it together with the paired tests "
+                  "above: a difference whose interval includes zero is not a win.", ""]
+    lines += _low_resource_section(models, out_dir)
+    report = out_dir / "report.md"
+    with atomic_open(report, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return report
+
+
+def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str, pick: str) -> list[str]:
+    """Paired bootstrap tests: α = 0.5 against each extreme (the extremes against each other when α = 0.5
+    was not scored), and the best α (on task ``pick``) against the base."""
+    by_alpha = {m.alpha: m for m in models if m.alpha is not None}
+    bases = [m for m in models if m.alpha is None]
+    comparisons = []
+    if 0.5 in by_alpha:
+        comparisons += [(by_alpha[0.5], by_alpha[a]) for a in (0.0, 1.0) if a in by_alpha]
+    elif 0.0 in by_alpha and 1.0 in by_alpha:
+        comparisons.append((by_alpha[1.0], by_alpha[0.0]))
+    if by_alpha and bases:
+        scored = {a: _subset_mean(m, pick, metric) for a, m in by_alpha.items()}
+        scored = {a: v[0] for a, v in scored.items() if v}
+        if scored:
+            comparisons.append((by_alpha[max(scored, key=scored.get)], bases[0]))
+    rows = []
+    for a, b in comparisons:
+        for label, task in tasks.items():
+            test = paired_test(a, b, task, metric)
+            if test:
+                diff, p, n = test
+                rows.append([f"{a.label} − {b.label}", label, f"{diff:+.4f}", f"{p:.3f}", str(int(n)),
+                             "yes" if p < 0.05 else "no"])
+    if not rows:
+        return []
+    return [f"### Paired bootstrap tests on {METRIC_LABEL[metric]} (per query, two-sided)", ""] + _table(
+        ["comparison", "setting", "Δ", "p", "queries", "p < 0.05"], rows) + [""]
+
+
+def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -> list[str]:
+    """Each seed of the replicated α, and how far seeds of one α lie apart next to how far α lie apart."""
+    scored = {m.label: {label: _revision_means(m, task, metric) for label, task in tasks.items()}
+              for m in models if m.alpha is not None}
+    replicated = [m for m in models if m.alpha is not None and any(len(v) > 1 for v in scored[m.label].values())]
+    if not replicated:
+        return []
+    rows, seed_range = [], defaultdict(float)
+    for m in replicated:
+        per_task = scored[m.label]
+        for revision in (r for r in m.revisions if any(r in v for v in per_task.values())):
+            rows.append([m.label, f"`{revision[:8]}`"] + [f"{v[revision]:.4f}" if revision in v else "–" for v in per_task.values()])
+        spread = {label: max(v.values()) - min(v.values()) if len(v) > 1 else None for label, v in per_task.items()}
+        rows.append([m.label, "range"] + ["–" if d is None else f"{d:.4f}" for d in spread.values()])
+        for label, d in spread.items():
+            seed_range[label] = max(seed_range[label], d or 0.0)
+    alpha_range = {}
+    for label, task in tasks.items():
+        means = [v[0] for m in models if m.alpha is not None and (v := _subset_mean(m, task, metric))]
+        alpha_range[label] = max(means) - min(means) if len(means) > 1 else None
+    summary = "; ".join(f"{label}: α means span {alpha_range[label]:.4f}, seeds of one α up to {seed_range[label]:.4f}"
+                        for label in tasks if alpha_range[label] is not None)
+    return [f"### Seed to seed ({METRIC_LABEL[metric]}, one row per training seed)", "",
+            "The intervals and tests above resample queries, not training runs; the seeds show the training noise. "
+            "A difference between α smaller than the range between seeds of one α is not evidence either way.", ""] + _table(
+        ["model", "revision"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
+
+
+def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set[str] | None) -> list[str]:
+    task = family.get("multilingual")
+    subsets = sorted({s for m in models for s in m.results.get(task or "", {})})
+    if not subsets:
+        return []
+    lines = [f"### Per query language ({task}, mAP@20; RD in brackets)", ""]
+    for group, members in _language_groups(subsets, seen).items():
+        if not members:
+            continue
+        rows = []
+        for subset in members:
+            cells = [subset]
+            for m in models:
+                entries = m.results.get(task, {}).get(subset, [])
+                if entries:
+                    mean = np.mean([e.scores.get("map_at_20", np.nan) for e in entries])
+                    rd = np.mean([e.scores.get("rank_distance", np.nan) for e in entries])
+                    cells.append(f"{mean:.4f} ({rd:.0f})")
+                else:
+                    cells.append("–")
+            rows.append(cells)
+        lines += [f"**{group}**", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
+    return lines
+
+
+def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
+    """AfriQA and other non-LAReQA tasks: nDCG@10 per language and on average, intervals, tests, a plot."""
+    from xlr_bench.definitions.tasks import load_definitions
+
+    definitions = load_definitions()
+    tasks = sorted({t for m in models for t in m.results if t in definitions and definitions[t].loader != "lareqa"})
+    if not tasks:
+        return []
+    metric = "ndcg_at_10"
+    lines = ["## Low-resource tasks (nDCG@10)", ""]
+    trained_on = sorted({t for m in models for t in m.training_tasks} & set(tasks))
+    if trained_on:
+        lines += [f"Trained models saw the train split of {', '.join(trained_on)} (their languages are seen in "
+                  "training); the scores are on the disjoint test split.", ""]
+    for task in tasks:
+        subsets = sorted({s for m in models for s in m.results.get(task, {})})
+        rows = []
+        for subset in subsets:
+            cells = [subset]
+            for m in models:
+                entries = m.results.get(task, {}).get(subset, [])
+                cells.append(f"{np.mean([e.scores.get(metric, np.nan) for e in entries]):.4f}" if entries else "–")
+            rows.append(cells)
+        means = ["**mean**"] + [f"**{v[0]:.4f}**" if (v := _subset_mean(m, task, metric)) else "–" for m in models]
+        intervals = ["95% interval"] + ["–" if (ci := confidence_interval(m, task, metric)) is None
+                                        else f"[{ci[0]:.4f}, {ci[1]:.4f}]" for m in models]
+        lines += [f"### {task}", ""] + _coverage_notes(models, [task])
+        lines += _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
+        lines += _paired_section(models, {task: task}, metric, task)
+        lines += _seed_section(models, {task: task}, metric)
+    plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)",
+                          out_dir / "low-resource_ndcg_at_10_vs_alpha", "low-resource tasks")
+    return lines + ([f"![{plot}]({plot})", ""] if plot else [])

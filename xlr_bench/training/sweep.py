@@ -1,0 +1,139 @@
+"""The α sweep: train one checkpoint per (α, seed), evaluate it and the untrained base, report.
+
+Resumable at every level: a finished (α, seed) checkpoint (it has its training record) is not
+retrained, an interrupted one resumes from its last trainer checkpoint, and mteb's result cache
+skips every task already in ``results/``. A sweep folder remembers its configuration and refuses to
+be continued with another one (mixing would make the report meaningless). Per-phase wall times go
+to ``timings.jsonl`` for the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from xlr_bench.core.atomic import write_json
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.trainer import TrainConfig
+
+SWEEP_FILE = "sweep.json"
+TIMINGS_FILE = "timings.jsonl"
+
+
+@dataclass
+class SweepConfig:
+    """What a sweep runs; ``train`` is the template whose α and seed each run overrides."""
+
+    base: str = "me5-small"
+    ratios: list[float] = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    seeds: list[int] = field(default_factory=lambda: [42])
+    replicate_ratios: list[float] | None = None  # seeds after the first only for these ratios (None: all)
+    tasks: list[str] = field(default_factory=lambda: ["XQuADRRetrieval", "XQuADRMonolingualRetrieval",
+                                                      "XQuADRCrossLingualRetrieval"])
+    subsets: list[str] | None = None
+    eval_batch_size: int = 32
+    precision: str = "fp32"
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def check_ratios(ratios: list[float]) -> None:
+    """Ratios must lie in [0, 1] and be distinct."""
+    bad = [r for r in ratios if not 0.0 <= r <= 1.0]
+    if bad:
+        raise XLRBenchError(f"--ratios must lie in [0, 1]; got {', '.join(map(str, bad))}.")
+    duplicates = sorted({r for r in ratios if ratios.count(r) > 1})
+    if duplicates:
+        raise XLRBenchError(f"--ratios lists {', '.join(map(str, duplicates))} more than once.")
+
+
+def planned_runs(config: SweepConfig) -> list[tuple[float, int]]:
+    """Every (α, seed) of the sweep, first seed of every ratio first."""
+    runs = [(r, config.seeds[0]) for r in config.ratios]
+    replicated = config.ratios if config.replicate_ratios is None else config.replicate_ratios
+    runs += [(r, s) for s in config.seeds[1:] for r in config.ratios if r in replicated]
+    return runs
+
+
+def _remember(config: SweepConfig, sweep_dir: Path) -> None:
+    """Store the configuration, or refuse if the folder holds another one (naming what differs)."""
+    path = sweep_dir / SWEEP_FILE
+    current = json.loads(json.dumps(asdict(config)))
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        differing = _differences(previous, current)
+        if differing:
+            raise XLRBenchError(f"{sweep_dir} holds a sweep with another configuration ({'; '.join(differing)}). "
+                                "Use a new sweep folder, or the same settings to continue it.")
+    else:
+        write_json(path, current)
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} there, {b!r} now")
+    return out
+
+
+def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) -> None:
+    with (sweep_dir / TIMINGS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"phase": phase, "seconds": round(seconds, 2), **extra}) + "\n")
+
+
+def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_dir: Path | None = None) -> Path | None:
+    """Run (or continue) the sweep; returns the report path when ``report_dir`` is given."""
+    from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder
+    from xlr_bench.evaluation import evaluate, select_tasks
+    from xlr_bench.training.trainer import train
+    from xlr_bench.training.pairs import check_zero_shot
+
+    check_ratios(config.ratios)
+    select_tasks(config.tasks, config.subsets)  # unknown task or subset: fail before any work
+    check_zero_shot(config.train.train_data, config.tasks, config.train.allow_eval_overlap)
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    _remember(config, sweep_dir)
+    runs = planned_runs(config)
+    phases = [("base", None, None, "evaluate")] + [p for a, s in runs for p in ((f"α={a:.2f} seed={s}", a, s, "train"),
+                                                                                 (f"α={a:.2f} seed={s}", a, s, "evaluate"))]
+
+    def score(source: str, label: str) -> None:
+        started = time.perf_counter()
+        encoder = XLREncoder(source, precision=config.precision)
+        evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
+        _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
+
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} phases"),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+    with Progress(*columns) as progress:
+        bar = progress.add_task("sweep", total=len(phases))
+        for label, alpha, seed, phase in phases:
+            progress.update(bar, description=f"{label}: {phase}")
+            if label == "base":
+                score(config.base, "base")
+            else:
+                checkpoint = sweep_dir / f"a{round(alpha * 100):03d}-s{seed}"
+                if phase == "train" and not (checkpoint / TRAINING_RECORD).is_file():
+                    started = time.perf_counter()
+                    train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
+                          shared_base_loss=sweep_dir / "base_validation_loss.json")
+                    _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
+                elif phase == "evaluate":
+                    score(str(checkpoint), label)
+            progress.advance(bar)
+    if report_dir is None:
+        return None
+    from xlr_bench.report.study import build_report
+
+    started = time.perf_counter()
+    report = build_report(results_dir, report_dir)
+    _log_timing(sweep_dir, "report", time.perf_counter() - started)
+    return report

@@ -1,0 +1,314 @@
+"""Hybrid-batch contrastive fine-tuning: a small driver around sentence-transformers' trainer.
+
+Everything heavy is the ecosystem's: ``SentenceTransformerTrainer`` (AdamW, warm-up, checkpoints,
+resume, evaluation), ``MultipleNegativesRankingLoss`` (InfoNCE with in-batch negatives, cosine,
+scale; optional symmetric term and hard negatives), E5-style prompts. What this module adds is the
+recipe of arXiv 2408.10536 — the :class:`~xlr_bench.training.sampler.HybridBatchSampler`, the
+training pairs, a held-out multilingual validation split for checkpoint selection — and the
+training record that the model wrapper turns into mteb metadata.
+
+Output layout: ``OUTPUT/`` is the final sentence-transformers checkpoint plus
+``xlr_bench_training.json``; ``OUTPUT/checkpoints/checkpoint-N`` are the trainer's resumable
+checkpoints. Running the same command again on a killed run resumes from the last of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.sampler import HybridBatchSampler
+from xlr_bench.training.pairs import Pair, check_zero_shot, load_training_data
+
+CONFIG_FILE = "xlr_bench_train_config.json"
+BASE_EVAL_FILE = "xlr_bench_base_eval.json"  # validation loss of the untrained model, kept across resumes
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; defaults follow the paper where it states them."""
+
+    base: str = "me5-small"
+    train_data: list[str] = field(default_factory=lambda: ["mlqa-r", "afriqa"])
+    alpha: float = 0.5
+    seed: int = 42
+    steps: int | None = 200
+    epochs: float | None = None
+    batch_size: int = 32  # the paper uses 100 on GPU; 32 fits 2 CPU cores
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 128
+    scale: float = 20.0
+    symmetric: bool = False
+    hard_negatives: bool = False
+    language_sampling: str = "uniform"
+    cross_mode: str = "row"
+    eval_fraction: float = 0.02
+    eval_steps: int | None = None
+    save_steps: int | None = None
+    eval_tasks: list[str] = field(default_factory=lambda: ["XQuADRRetrieval", "AfriQARetrieval"])
+    allow_eval_overlap: bool = False
+    max_pairs: int | None = None  # cap the training pairs (quick runs); a deterministic subset
+    bf16: bool = False
+
+
+def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
+    """Hold out whole question groups (hash-based, so the split is stable across runs)."""
+    def held_out(group: str) -> bool:
+        return int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+    train = [p for p in pairs if not held_out(p.group)]
+    valid = [p for p in pairs if held_out(p.group)]
+    return train, valid
+
+
+def _subsample(pairs: list[Pair], limit: int | None, seed: int) -> list[Pair]:
+    if limit is None or len(pairs) <= limit:
+        return pairs
+    import numpy as np
+
+    keep = np.sort(np.random.default_rng(seed).choice(len(pairs), size=limit, replace=False))
+    return [pairs[i] for i in keep]
+
+
+def _dataset(pairs: list[Pair], hard_negatives: bool):
+    from datasets import Dataset
+
+    columns = {"anchor": [p.question for p in pairs], "positive": [p.passage for p in pairs]}
+    if hard_negatives:
+        columns["negative"] = [p.negative or p.passage for p in pairs]
+    return Dataset.from_dict(columns)
+
+
+class _SamplerFactory:
+    """What the trainer calls for a batch sampler, for the training and the validation set.
+
+    Training batches follow the run's α. Validation batches are hybrid too (no parallel duplicates
+    in a batch) but with a fixed α = 0.5 and seed, so the validation loss is one fixed yardstick.
+    """
+
+    def __init__(self, train_pairs: list[Pair], valid_pairs: list[Pair], config: TrainConfig, world_size: int) -> None:
+        self.train_pairs, self.valid_pairs = train_pairs, valid_pairs
+        self.options = dict(language_sampling=config.language_sampling, cross_mode=config.cross_mode)
+        self.alpha, self.world_size = config.alpha, world_size
+
+    def __getstate__(self) -> dict:
+        # The trainer pickles its arguments, this factory included, into every checkpoint
+        # (training_args.bin). The pairs come from the checksummed data files named in the training
+        # record; pickling them would add ~44 MB and a second of work to each checkpoint.
+        return {**self.__dict__, "train_pairs": [], "valid_pairs": []}
+
+    def __call__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None, generator=None,
+                 seed: int = 0) -> HybridBatchSampler:
+        if dataset is None or len(dataset) == len(self.train_pairs):
+            return HybridBatchSampler(dataset, batch_size, drop_last, seed=seed, pairs=self.train_pairs,
+                                      alpha=self.alpha, world_size=self.world_size, **self.options)
+        kinds = {p.monolingual for p in self.valid_pairs}
+        alpha = 0.5 if len(kinds) == 2 else float(kinds.pop())
+        return HybridBatchSampler(dataset, min(batch_size, len({p.group for p in self.valid_pairs})), drop_last,
+                                  seed=0, pairs=self.valid_pairs, alpha=alpha, world_size=self.world_size, **self.options)
+
+
+def _world_size() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _check_config(config: TrainConfig, output: Path) -> None:
+    if not 0.0 <= config.alpha <= 1.0:
+        raise XLRBenchError(f"--ratio (alpha) must be in [0, 1], got {config.alpha}.")
+    if (config.steps is None) == (config.epochs is None):
+        raise XLRBenchError("Give exactly one of --steps or --epochs.")
+    saved = output / CONFIG_FILE
+    if saved.is_file():
+        previous = json.loads(saved.read_text(encoding="utf-8"))
+        differing = {k: (previous.get(k), v) for k, v in asdict(config).items() if previous.get(k) != v}
+        if differing:
+            details = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differing.items())
+            raise XLRBenchError(f"{output} holds a run with another configuration ({details}). Use a new --output.")
+
+
+def _last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing; half-written ones (a kill mid-save) are removed.
+
+    The trainer writes ``trainer_state.json`` last, so a checkpoint without it cannot be resumed from
+    (transformers' ``get_last_checkpoint`` would still pick it and fail).
+    """
+    import shutil
+
+    steps = sorted((int(p.name.rsplit("-", 1)[-1]), p) for p in folder.glob("checkpoint-*")
+                   if p.is_dir() and p.name.rsplit("-", 1)[-1].isdigit()) if folder.is_dir() else []
+    for _, path in reversed(steps):
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+        logging.getLogger(__name__).warning("Removing half-written checkpoint %s (no trainer_state.json).", path)
+        shutil.rmtree(path)
+    return None
+
+
+def _finished_state(checkpoint: str | None):
+    """The trainer state of ``checkpoint`` if it already reached the run's last step, else None."""
+    from transformers import TrainerState
+
+    if checkpoint is None:
+        return None
+    state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    return state if state.max_steps and state.global_step >= state.max_steps else None
+
+
+def _best_checkpoint(last: str, state) -> Path:
+    """Where the best weights of a finished run are (by name: the run folder may have moved)."""
+    best = state.best_model_checkpoint
+    return Path(last).parent / Path(best).name if best and (Path(last).parent / Path(best).name).is_dir() else Path(last)
+
+
+def _validation_key(config: TrainConfig, base_hash: str, checksums: dict, world_size: int) -> str:
+    """What the untrained model's validation loss depends on: everything but the run's own knobs.
+
+    The validation split, its batches (fixed α and seed) and the base weights are the same for every
+    α and seed of a sweep; a field added to :class:`TrainConfig` later counts unless listed here.
+    """
+    own = {"alpha", "seed", "steps", "epochs", "learning_rate", "weight_decay", "warmup_ratio", "eval_steps",
+           "save_steps", "eval_tasks", "allow_eval_overlap", "max_pairs"}
+    facts = {k: v for k, v in asdict(config).items() if k not in own} | {
+        "base_hash": base_hash, "checksums": checksums, "world_size": world_size}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _base_validation_loss(trainer, output: Path, shared: Path | None, key: str) -> float:
+    """The untrained model's validation loss: kept in the run (resumes) and, if given, in a file shared by
+    the runs of a sweep, so it is computed once per sweep rather than once per (α, seed)."""
+    from xlr_bench.core.atomic import write_json
+
+    own = output / BASE_EVAL_FILE
+    if own.is_file():
+        return json.loads(own.read_text())["eval_loss"]
+    known = json.loads(shared.read_text()) if shared is not None and shared.is_file() else {}
+    loss = known[key] if key in known else trainer.evaluate()["eval_loss"]
+    if shared is not None and key not in known:
+        write_json(shared, known | {key: loss})
+    write_json(own, {"eval_loss": loss})
+    return loss
+
+
+def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = None) -> Path:
+    """Train, resuming from ``output/checkpoints`` if a previous run was interrupted.
+
+    ``shared_base_loss``: a JSON file where runs sharing base model, data and validation settings keep
+    the untrained model's validation loss (the sweep passes one), instead of each computing it.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from xlr_bench.core.atomic import write_json
+    from xlr_bench.models.encoder import TRAINING_RECORD, resolve_source, weights_hash
+
+    output = Path(output)
+    _check_config(config, output)
+    check_zero_shot(config.train_data, config.eval_tasks, config.allow_eval_overlap)
+    data = load_training_data(config.train_data)
+    if not data.pairs:
+        raise XLRBenchError(f"No training pairs in {', '.join(config.train_data)}.")
+    train_pairs, valid_pairs = split_validation(data.pairs, config.eval_fraction)
+    train_pairs = _subsample(train_pairs, config.max_pairs, config.seed)
+    world_size = _world_size()
+    # Build the sampler once up front: bad α / data / batch size fail before any model is loaded.
+    sampler_factory = _SamplerFactory(train_pairs, valid_pairs, config, world_size)
+    probe = sampler_factory(None, config.batch_size, True, seed=config.seed)
+
+    definition, target = resolve_source(config.base)
+    last = _last_complete_checkpoint(output / "checkpoints")
+    finished = _finished_state(last)
+    # A run killed after its last checkpoint but before its record is complete: take the weights the
+    # trainer would have ended with (the best checkpoint) instead of resuming, which trains a step too many.
+    model = SentenceTransformer(target, device=None)
+    # --max-length bounds training cost only: the checkpoint is scored with the base model's length,
+    # so a difference to the base (or between runs) is never a truncation artefact.
+    scoring_length = model.max_seq_length
+    if finished:
+        model = SentenceTransformer(str(_best_checkpoint(last, finished)), device=None)
+    model.max_seq_length = config.max_length
+    prompts = dict(definition.prompts) or dict(model.prompts or {})
+    output.mkdir(parents=True, exist_ok=True)
+    write_json(output / CONFIG_FILE, asdict(config))
+
+    loss = MultipleNegativesRankingLoss(
+        model, scale=config.scale, gather_across_devices=world_size > 1,
+        directions=("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",),
+    )
+    steps_per_epoch = len(probe) // world_size
+    total_steps = config.steps or int(config.epochs * steps_per_epoch)
+    # Each evaluation + checkpoint costs several steps on CPU: two per run, the second at the last step.
+    eval_steps = config.eval_steps or max(1, -(-total_steps // 2))
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output / "checkpoints"),
+        max_steps=config.steps or -1,
+        num_train_epochs=config.epochs or 1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio in transformers v5
+        seed=config.seed,
+        batch_sampler=sampler_factory,
+        prompts={"anchor": prompts.get("query", ""), "positive": prompts.get("document", ""),
+                 "negative": prompts.get("document", "")} if prompts else None,
+        eval_strategy="steps" if valid_pairs else "no",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps or eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=bool(valid_pairs),
+        metric_for_best_model="eval_loss",
+        logging_steps=max(1, min(10, total_steps // 10)),
+        report_to="none",
+        bf16=config.bf16,
+        use_cpu=not torch.cuda.is_available(),  # transformers insists on it for bf16 autocast on CPU
+        dataloader_drop_last=True,
+        disable_tqdm=False,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives),
+        eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
+    )
+    base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
+    base_loss = _base_validation_loss(trainer, output, shared_base_loss,
+                                      _validation_key(config, base_hash, data.checksums, world_size)) if valid_pairs else None
+    if finished:
+        trainer.state = finished
+    else:
+        trainer.train(resume_from_checkpoint=last)
+    model.max_seq_length = scoring_length
+    model.save(str(output))
+    record = {
+        "alpha": config.alpha,
+        "seed": config.seed,
+        "base_model": definition.name,
+        "base_model_hash": base_hash,
+        "training_data": config.train_data,
+        "data_checksums": data.checksums,
+        "pairs": {"train": len(train_pairs), "validation": len(valid_pairs)},
+        "steps": trainer.state.global_step,
+        "batch_size": config.batch_size,
+        "max_length": {"training": config.max_length, "scoring": scoring_length},
+        "world_size": world_size,
+        "config": asdict(config),
+        # The saved model is the best checkpoint (load_best_model_at_end), so its loss is the best one.
+        "validation_loss": {"before": base_loss, "after": trainer.state.best_metric},
+        "resumed_from_step": int(last.rsplit("-", 1)[-1]) if last else None,
+        "sampler": probe.summary(trainer.state.global_step * world_size),
+        "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "sentence-transformers", "mteb")}
+        | {"python": platform.python_version()},
+    }
+    write_json(output / TRAINING_RECORD, record)
+    return output
