@@ -117,8 +117,9 @@ class HybridBatchSampler(DefaultBatchSampler):
         if alpha < 1 and not self._cross:
             raise XLRBenchError(f"alpha = {alpha} asks for cross-lingual batches, but the data has no cross-lingual pairs.")
         n_groups = len(set(self.groups))
-        if batch_size > n_groups:
-            raise XLRBenchError(f"batch size {batch_size} exceeds the {n_groups} distinct questions in the data.")
+        if batch_size * world_size > n_groups:  # the ranks of a step hold distinct questions
+            ranks = f" × {world_size} ranks" if world_size > 1 else ""
+            raise XLRBenchError(f"batch size {batch_size}{ranks} exceeds the {n_groups} distinct questions in the data.")
         self.steps_per_epoch = max(1, len(pairs) // (batch_size * world_size)) * world_size
 
     def __len__(self) -> int:

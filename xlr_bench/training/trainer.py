@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+
+from transformers import TrainerCallback
 
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.training.sampler import HybridBatchSampler
@@ -79,12 +80,17 @@ def _subsample(pairs: list[Pair], limit: int | None, seed: int) -> list[Pair]:
     return [pairs[i] for i in keep]
 
 
-def _dataset(pairs: list[Pair], hard_negatives: bool):
+def _dataset(pairs: list[Pair], hard_negatives: bool, row_numbers: bool = False):
+    """The texts as a datasets.Dataset; ``row_numbers`` adds the column the batch log reads (and strips)."""
     from datasets import Dataset
+
+    from xlr_bench.training.distributed import ROW_COLUMN
 
     columns = {"anchor": [p.question for p in pairs], "positive": [p.passage for p in pairs]}
     if hard_negatives:
         columns["negative"] = [p.negative or p.passage for p in pairs]
+    if row_numbers:
+        columns[ROW_COLUMN] = list(range(len(pairs)))
     return Dataset.from_dict(columns)
 
 
@@ -113,14 +119,9 @@ class _SamplerFactory:
                                       alpha=self.alpha, world_size=self.world_size, **self.options)
         kinds = {p.monolingual for p in self.valid_pairs}
         alpha = 0.5 if len(kinds) == 2 else float(kinds.pop())
-        return HybridBatchSampler(dataset, min(batch_size, len({p.group for p in self.valid_pairs})), drop_last,
+        per_rank = max(1, len({p.group for p in self.valid_pairs}) // self.world_size)
+        return HybridBatchSampler(dataset, min(batch_size, per_rank), drop_last,
                                   seed=0, pairs=self.valid_pairs, alpha=alpha, world_size=self.world_size, **self.options)
-
-
-def _world_size() -> int:
-    import torch.distributed as dist
-
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else int(os.environ.get("WORLD_SIZE", 1))
 
 
 def _check_config(config: TrainConfig, output: Path) -> None:
@@ -184,20 +185,40 @@ def _validation_key(config: TrainConfig, base_hash: str, checksums: dict, world_
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _base_validation_loss(trainer, output: Path, shared: Path | None, key: str) -> float:
-    """The untrained model's validation loss: kept in the run (resumes) and, if given, in a file shared by
-    the runs of a sweep, so it is computed once per sweep rather than once per (α, seed)."""
-    from xlr_bench.core.atomic import write_json
-
+def _known_base_loss(output: Path, shared: Path | None, key: str) -> float | None:
+    """The untrained model's validation loss if this run (before a resume) or another run of the sweep
+    measured it already; ``None`` when it still has to be measured."""
     own = output / BASE_EVAL_FILE
     if own.is_file():
         return json.loads(own.read_text())["eval_loss"]
-    known = json.loads(shared.read_text()) if shared is not None and shared.is_file() else {}
-    loss = known[key] if key in known else trainer.evaluate()["eval_loss"]
-    if shared is not None and key not in known:
-        write_json(shared, known | {key: loss})
-    write_json(own, {"eval_loss": loss})
-    return loss
+    table = json.loads(shared.read_text()) if shared is not None and shared.is_file() else {}
+    return table.get(key)
+
+
+class _BaseLoss(TrainerCallback):
+    """Keeps the untrained model's validation loss: in the run (for resumes) and, if given, in a file
+    shared by the runs of a sweep, so it is computed once per sweep rather than once per (α, seed).
+
+    It is measured by the trainer's own evaluation before the first step (``eval_on_start``), not by
+    calling ``evaluate()`` before ``train()``: an evaluation first marks the model as prepared by
+    accelerate, which then never wraps it in DistributedDataParallel — under a launcher every rank
+    would train its own copy, silently.
+    """
+
+    def __init__(self, known: float | None, output: Path, shared: Path | None, key: str, main: bool) -> None:
+        self.loss, self.output, self.shared, self.key, self.main = known, output, shared, key, main
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001 (transformers' signature)
+        from xlr_bench.core.atomic import write_json
+
+        if self.loss is not None or state.global_step != 0 or not metrics or "eval_loss" not in metrics:
+            return
+        self.loss = metrics["eval_loss"]
+        if self.main:  # re-read the shared file: parallel runs of a sweep may have added keys
+            write_json(self.output / BASE_EVAL_FILE, {"eval_loss": self.loss})
+            if self.shared is not None:
+                known = json.loads(self.shared.read_text()) if self.shared.is_file() else {}
+                write_json(self.shared, known | {self.key: self.loss})
 
 
 def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = None) -> Path:
@@ -212,22 +233,30 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
 
     from xlr_bench.core.atomic import write_json
     from xlr_bench.models.encoder import TRAINING_RECORD, resolve_source, weights_hash
+    from xlr_bench.training import distributed
 
     output = Path(output)
+    world = distributed.join()  # a world of one without a launcher
+    world.agree("configuration", asdict(config) | {"output": str(output.resolve())})
     _check_config(config, output)
     check_zero_shot(config.train_data, config.eval_tasks, config.allow_eval_overlap)
     data = load_training_data(config.train_data)
     if not data.pairs:
         raise XLRBenchError(f"No training pairs in {', '.join(config.train_data)}.")
+    world.agree("training data", {"files": data.checksums, "pairs": len(data.pairs)})
     train_pairs, valid_pairs = split_validation(data.pairs, config.eval_fraction)
     train_pairs = _subsample(train_pairs, config.max_pairs, config.seed)
-    world_size = _world_size()
+    world_size = world.size
     # Build the sampler once up front: bad α / data / batch size fail before any model is loaded.
     sampler_factory = _SamplerFactory(train_pairs, valid_pairs, config, world_size)
     probe = sampler_factory(None, config.batch_size, True, seed=config.seed)
 
     definition, target = resolve_source(config.base)
-    last = _last_complete_checkpoint(output / "checkpoints")
+    base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
+    base_key = _validation_key(config, base_hash, data.checksums, world_size)
+    # Rank 0 reads the files and tells the others, so that all ranks take the same path.
+    known_base_loss = world.from_main(lambda: _known_base_loss(output, shared_base_loss, base_key))
+    last = world.from_main(lambda: _last_complete_checkpoint(output / "checkpoints"))
     finished = _finished_state(last)
     # A run killed after its last checkpoint but before its record is complete: take the weights the
     # trainer would have ended with (the best checkpoint) instead of resuming, which trains a step too many.
@@ -240,8 +269,13 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     model.max_seq_length = config.max_length
     prompts = dict(definition.prompts) or dict(model.prompts or {})
     output.mkdir(parents=True, exist_ok=True)
-    write_json(output / CONFIG_FILE, asdict(config))
+    if world.main:
+        write_json(output / CONFIG_FILE, asdict(config))
 
+    # Under a launcher, every rank's anchors are scored against all ranks' passages (the paper's batch
+    # of 100 can be spread over devices). That keeps the hybrid rule because the sampler gives every
+    # rank of a step the same batch type and language and keeps question groups apart across ranks;
+    # the batch log below records that it did.
     loss = MultipleNegativesRankingLoss(
         model, scale=config.scale, gather_across_devices=world_size > 1,
         directions=("query_to_doc", "doc_to_query") if config.symmetric else ("query_to_doc",),
@@ -264,6 +298,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         prompts={"anchor": prompts.get("query", ""), "positive": prompts.get("document", ""),
                  "negative": prompts.get("document", "")} if prompts else None,
         eval_strategy="steps" if valid_pairs else "no",
+        eval_on_start=bool(valid_pairs) and known_base_loss is None and last is None,  # the untrained model's loss
         eval_steps=eval_steps,
         save_strategy="steps",
         save_steps=config.save_steps or eval_steps,
@@ -277,18 +312,25 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         dataloader_drop_last=True,
         disable_tqdm=False,
     )
+    final_weights = distributed.FinalWeights()
+    base_loss = _BaseLoss(known_base_loss, output, shared_base_loss, base_key, world.main)
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives),
+        model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives, row_numbers=True),
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
+        callbacks=[final_weights, base_loss],
     )
-    base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
-    base_loss = _base_validation_loss(trainer, output, shared_base_loss,
-                                      _validation_key(config, base_hash, data.checksums, world_size)) if valid_pairs else None
+    resumed_step = int(last.rsplit("-", 1)[-1]) if last else 0
+    trainer.data_collator = distributed.BatchLog(trainer.data_collator, distributed.batch_log_path(output, world.rank),
+                                                 resumed_step)
     if finished:
         trainer.state = finished
     else:
         trainer.train(resume_from_checkpoint=last)
     model.max_seq_length = scoring_length
+    digests = world.gather(final_weights.digest)  # also waits until every rank has logged its last batch
+    if not world.main:
+        world.barrier()  # the command ends when rank 0 has written the model and the record
+        return output
     model.save(str(output))
     record = {
         "alpha": config.alpha,
@@ -304,11 +346,16 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         "world_size": world_size,
         "config": asdict(config),
         # The saved model is the best checkpoint (load_best_model_at_end), so its loss is the best one.
-        "validation_loss": {"before": base_loss, "after": trainer.state.best_metric},
-        "resumed_from_step": int(last.rsplit("-", 1)[-1]) if last else None,
+        "validation_loss": {"before": base_loss.loss, "after": trainer.state.best_metric},
+        "resumed_from_step": resumed_step if last else None,
         "sampler": probe.summary(trainer.state.global_step * world_size),
+        # What each rank's data loader really produced, compared across ranks, and each rank's
+        # weights after the last optimizer step (None when this process trained no step).
+        "ranks": {"world_size": world_size, "gather_across_devices": world_size > 1, "weights_sha256": digests}
+        | distributed.compare_ranks(output, world_size, train_pairs, trainer.state.global_step),
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "sentence-transformers", "mteb")}
         | {"python": platform.python_version()},
     }
     write_json(output / TRAINING_RECORD, record)
+    world.barrier()
     return output
