@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("XLR_BENCH_DATA", str(REPO.parent / "shared" / "data"))
+# The user's own definitions (~/.config/xlr-bench) must not leak into the tests.
+os.environ["XLR_BENCH_CONFIG"] = tempfile.mkdtemp(prefix="xlr-bench-config-")
 
 DATA = Path(os.environ["XLR_BENCH_DATA"])
 

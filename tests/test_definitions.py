@@ -14,7 +14,7 @@ from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderW
 import xlr_bench
 from xlr_bench.cli.app import main
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.definitions.tasks import TASKS_ENV, load_definition_file
+from xlr_bench.definitions.tasks import BUILTIN_TASKS, TASKS_ENV, load_definition_file
 
 # A hand-written AfriQA variant: Hausa and Yoruba questions against their two languages' passages only.
 HAND_WRITTEN = '''
@@ -87,7 +87,7 @@ def test_hand_written_definition_is_registered_and_evaluated(tmp_path, monkeypat
 
 def test_validate_accepts_the_repository_definitions():
     for name in ("AfriQARetrieval.toml", "AfriQAPivotRetrieval.toml", "XQuADRCrossLingualRetrieval.toml"):
-        result = _validate(Path(xlr_bench.__file__).parent.parent / "tasks" / name)
+        result = _validate(BUILTIN_TASKS / name)
         assert result.exit_code == 0 and result.output.startswith("ok"), result.output
 
 

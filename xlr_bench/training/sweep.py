@@ -14,8 +14,6 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.training.trainer import TrainConfig
@@ -90,6 +88,8 @@ def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) ->
 
 def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_dir: Path | None = None) -> Path | None:
     """Run (or continue) the sweep; returns the report path when ``report_dir`` is given."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder
     from xlr_bench.evaluation import evaluate, select_tasks
     from xlr_bench.training.trainer import train

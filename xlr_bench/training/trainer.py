@@ -21,12 +21,15 @@ import platform
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transformers import TrainerCallback
 
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.training.sampler import HybridBatchSampler
 from xlr_bench.training.pairs import Pair, check_zero_shot, load_training_data
+
+if TYPE_CHECKING:  # the sampler imports sentence-transformers: not at import, so `xlr-bench train --help` is fast
+    from xlr_bench.training.sampler import HybridBatchSampler
 
 CONFIG_FILE = "xlr_bench_train_config.json"
 BASE_EVAL_FILE = "xlr_bench_base_eval.json"  # validation loss of the untrained model, kept across resumes
@@ -114,6 +117,8 @@ class _SamplerFactory:
 
     def __call__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None, generator=None,
                  seed: int = 0) -> HybridBatchSampler:
+        from xlr_bench.training.sampler import HybridBatchSampler
+
         if dataset is None or len(dataset) == len(self.train_pairs):
             return HybridBatchSampler(dataset, batch_size, drop_last, seed=seed, pairs=self.train_pairs,
                                       alpha=self.alpha, world_size=self.world_size, **self.options)
