@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from xlr_bench.training.sweep import SweepConfig
-from xlr_bench.training.trainer import TrainConfig
+from xlr_bench.training.config import TrainConfig
 
 _S, _T = SweepConfig(), TrainConfig()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from xlr_bench.training.trainer import TrainConfig
+from xlr_bench.training.config import TrainConfig
 
 _DEFAULTS = TrainConfig()
 

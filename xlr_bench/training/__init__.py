@@ -12,7 +12,7 @@ from typing import Any
 
 _EXPORTS = {
     "Pair": "pairs", "TrainingData": "pairs", "check_zero_shot": "pairs", "load_training_data": "pairs",
-    "HybridBatchSampler": "sampler", "SweepConfig": "sweep", "run_sweep": "sweep", "TrainConfig": "trainer",
+    "HybridBatchSampler": "sampler", "SweepConfig": "sweep", "run_sweep": "sweep", "TrainConfig": "config",
     "train": "trainer",
 }
 __all__ = sorted(_EXPORTS)

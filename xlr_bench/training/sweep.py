@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.training.trainer import TrainConfig
+from xlr_bench.training.config import TrainConfig
 
 SWEEP_FILE = "sweep.json"
 TIMINGS_FILE = "timings.jsonl"

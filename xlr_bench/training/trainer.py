@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from transformers import TrainerCallback
 
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.config import TrainConfig
 from xlr_bench.training.pairs import Pair, check_zero_shot, load_training_data
 
 if TYPE_CHECKING:  # the sampler imports sentence-transformers: not at import, so `xlr-bench train --help` is fast
@@ -33,35 +34,6 @@ if TYPE_CHECKING:  # the sampler imports sentence-transformers: not at import, s
 
 CONFIG_FILE = "xlr_bench_train_config.json"
 BASE_EVAL_FILE = "xlr_bench_base_eval.json"  # validation loss of the untrained model, kept across resumes
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a training run; defaults follow the paper where it states them."""
-
-    base: str = "me5-small"
-    train_data: list[str] = field(default_factory=lambda: ["mlqa-r", "afriqa"])
-    alpha: float = 0.5
-    seed: int = 42
-    steps: int | None = 200
-    epochs: float | None = None
-    batch_size: int = 32  # the paper uses 100 on GPU; 32 fits 2 CPU cores
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_length: int = 128
-    scale: float = 20.0
-    symmetric: bool = False
-    hard_negatives: bool = False
-    language_sampling: str = "uniform"
-    cross_mode: str = "row"
-    eval_fraction: float = 0.02
-    eval_steps: int | None = None
-    save_steps: int | None = None
-    eval_tasks: list[str] = field(default_factory=lambda: ["XQuADRRetrieval", "AfriQARetrieval"])
-    allow_eval_overlap: bool = False
-    max_pairs: int | None = None  # cap the training pairs (quick runs); a deterministic subset
-    bf16: bool = False
 
 
 def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
