@@ -14,150 +14,29 @@ against each extreme, the best α against the base model), and the α a declared
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from xlr_bench.core.atomic import atomic_open
 from xlr_bench.metrics import decode_values
+from xlr_bench.report.scores import (METRIC_LABEL, SETTING_LABEL, ModelRuns, collect, coverage_gaps, language_groups,
+                                     low_resource_tasks, ordered_lareqa_families, revision_means, revisions_with,
+                                     seen_languages, subset_mean)
 
-ALPHA_RE = re.compile(r"-hybrid-a(\d{3})$")
 N_BOOT = 1000
-SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
-METRIC_LABEL = {"map_at_20": "mAP@20", "ndcg_at_10": "nDCG@10", "rank_distance": "rank distance"}
 CRITERION = ("mean of Mo., Cr. and Mul. mAP@20, on the LAReQA dataset of the report where the most α values "
              "have all three settings (the first such dataset on a tie)")
 
 
-@dataclass
-class SubsetScores:
-    """One subset's scores of one model revision."""
-
-    scores: dict[str, float]
-    per_query: dict[str, list[float]]
-    ids_sha: str | None
-    revision: str = ""
-
-
-@dataclass
-class ModelRuns:
-    """All revisions (seeds) of one model name."""
-
-    name: str
-    alpha: float | None
-    training_tasks: set[str] = field(default_factory=set)
-    # task -> subset -> list over revisions
-    results: dict[str, dict[str, list[SubsetScores]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    revisions: list[str] = field(default_factory=list)
-    precision: set[str] = field(default_factory=set)
-    max_tokens: set[int] = field(default_factory=set)
-
-    @property
-    def label(self) -> str:
-        return f"α={self.alpha:.2f}" if self.alpha is not None else f"base ({self.name.split('/')[-1]})"
-
-
-@dataclass
-class Collected:
-    models: list[ModelRuns]
-    problems: list[str]
-
-
-def collect(results_dir: Path) -> Collected:
-    """Read every model revision under ``results_dir``; unreadable or foreign files become problems."""
-    from mteb.results import TaskResult
-
-    models: dict[str, ModelRuns] = {}
-    problems: list[str] = []
-    root = Path(results_dir)
-    # mteb puts runs with experiment settings (e.g. precision) under <revision>/experiments/<name>/
-    for meta_path in sorted([*root.glob("*/*/model_meta.json"), *root.glob("*/*/experiments/*/model_meta.json")]):
-        folder = meta_path.parent
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            problems.append(f"{meta_path}: unreadable model_meta.json ({exc.msg})")
-            continue
-        name = meta.get("name") or folder.parent.name.replace("__", "/")
-        match = ALPHA_RE.search(name)
-        runs = models.setdefault(name, ModelRuns(name, int(match.group(1)) / 100 if match else None))
-        revision = folder.name if folder.parent.name != "experiments" else folder.parent.parent.name
-        runs.revisions.append(revision)
-        runs.training_tasks |= set(meta.get("training_datasets") or [])
-        runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
-        if meta.get("max_tokens"):
-            runs.max_tokens.add(int(meta["max_tokens"]))
-        for path in sorted(folder.glob("*.json")):
-            if path.name == "model_meta.json":
-                continue
-            try:
-                result = TaskResult.from_disk(path)
-            except Exception as exc:  # foreign or broken file: report it, use the rest
-                problems.append(f"{path}: not an mteb result ({str(exc).splitlines()[0]})")
-                continue
-            for split_scores in result.scores.values():
-                for entry in split_scores:
-                    runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
-                        {k: v for k, v in entry.items() if isinstance(v, (int, float))},
-                        entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), revision,
-                    ))
-    ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.name))
-    return Collected(ordered, problems)
-
-
-def _families() -> dict[str, dict[str, str]]:
-    """LAReQA dataset (``-sentence`` for sentence-only candidates) -> {setting: task name}."""
-    from xlr_bench.definitions.tasks import load_definitions
-
-    families: dict[str, dict[str, str]] = defaultdict(dict)
-    for name, definition in load_definitions().items():
-        if definition.loader == "lareqa" and definition.setting:
-            variant = "-sentence" if definition.source.get("candidates") == "sentence" else ""
-            families[definition.source["dataset"] + variant][definition.setting] = name
-    return dict(families)
-
-
-def _revision_means(runs: ModelRuns, task: str, metric: str) -> dict[str, float]:
-    """Mean over subsets of a metric, per revision (seed) that has the task."""
-    per_revision = defaultdict(list)
-    for entries in (runs.results.get(task) or {}).values():
-        for entry in entries:
-            if metric in entry.scores:
-                per_revision[entry.revision].append(entry.scores[metric])
-    return {revision: float(np.mean(values)) for revision, values in per_revision.items()}
-
-
-def _revisions_with(runs: ModelRuns, tasks) -> set[str]:
-    """The revisions (seeds) of a model that have results for any of ``tasks``."""
-    return {e.revision for task in tasks for entries in (runs.results.get(task) or {}).values() for e in entries}
-
-
 def _coverage_notes(models: list[ModelRuns], tasks) -> list[str]:
-    """Means over different subsets are not comparable: name every run scored on fewer subsets of a task
-    than the runs beside it (an interrupted evaluation, or one restricted with ``--subsets``)."""
-    notes = []
-    for task in tasks:
-        union = {s for m in models for s in m.results.get(task, {})}
-        for m in models:
-            scored: dict[str, set[str]] = defaultdict(set)
-            for subset, entries in (m.results.get(task) or {}).items():
-                for entry in entries:
-                    scored[entry.revision].add(subset)
-            notes += [f"{m.label} ({revision[:8]}): {task} on {len(subsets)} of {len(union)} subsets"
-                      for revision, subsets in scored.items() if subsets != union]
+    """The coverage gaps of ``tasks`` as a warning paragraph (nothing when every run covers the same subsets)."""
+    notes = [f"{g.model.label} ({g.revision[:8]}): {g.task} on {g.scored} of {g.total} subsets"
+             for g in coverage_gaps(models, tasks)]
     if not notes:
         return []
     return ["**Not comparable** (these runs' means cover fewer subsets than the others'): " + "; ".join(notes) + ".", ""]
-
-
-def _subset_mean(runs: ModelRuns, task: str, metric: str) -> tuple[float, int] | None:
-    """Mean over subsets (then over seeds) of a metric, and the number of seeds."""
-    means = list(_revision_means(runs, task, metric).values())
-    return (float(np.mean(means)), len(means)) if means else None
 
 
 def _query_matrix(runs: ModelRuns, task: str, metric: str) -> dict[str, np.ndarray]:
@@ -241,7 +120,7 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
     fig, ax = plt.subplots(figsize=(6, 4))
     drawn = False
     for label, task in lines.items():
-        points = [(m.alpha, _subset_mean(m, task, metric)) for m in trained]
+        points = [(m.alpha, subset_mean(m, task, metric)) for m in trained]
         points = [(a, v[0]) for a, v in points if v is not None]
         if not points:
             continue
@@ -249,7 +128,7 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
         drawn = True
         line = ax.plot(xs, ys, marker="o", label=label)[0]
         for base in bases:
-            value = _subset_mean(base, task, metric)
+            value = subset_mean(base, task, metric)
             if value:
                 ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
     if not drawn:
@@ -303,36 +182,6 @@ def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> s
     return _save(fig, out / name)
 
 
-def _seen_languages(models: list[ModelRuns]) -> set[str] | None:
-    """Languages of every trained model's training tasks; None when no model in the report was trained.
-
-    Taken over the whole report, not per section, so that a section holding only the base model still
-    groups its languages by what the tuned models saw.
-    """
-    import mteb
-
-    if all(m.alpha is None for m in models):
-        return None
-    seen: set[str] = set()
-    for model in models:
-        for task_name in model.training_tasks:
-            try:
-                task = mteb.get_task(task_name)
-            except KeyError:
-                continue
-            seen |= {s.split("-")[0] for s in task.hf_subsets}
-    return seen
-
-
-def _language_groups(subsets: list[str], seen: set[str] | None) -> dict[str, list[str]]:
-    """Query languages of a task split into seen / unseen in training (one group when nothing was trained)."""
-    if seen is None:
-        return {"query languages": subsets}
-    langs = [s.split("-")[0] for s in subsets]
-    return {"seen in training": [s for s, l in zip(subsets, langs) if l in seen],
-            "unseen in training": [s for s, l in zip(subsets, langs) if l not in seen]}
-
-
 def build_report(results_dir: Path, out_dir: Path) -> Path:
     """Write ``report.md`` and its plots into ``out_dir``; returns the report path."""
     out_dir = Path(out_dir)
@@ -353,8 +202,8 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
     if collected.problems:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
     criterion: dict[str, dict[str, float]] = {}  # dataset -> α label -> score
-    seen = _seen_languages(models)
-    for dataset, family in sorted(_families().items(), key=lambda kv: (not kv[0].startswith("xquad-r"), kv[0])):
+    seen = seen_languages(models)
+    for dataset, family in ordered_lareqa_families():
         present = [m for m in models if any(t in m.results for t in family.values())]
         if not present:
             continue
@@ -369,13 +218,13 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
                   "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
         rows = []
         for m in present:
-            map20 = [_subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
-            cells = [m.label, str(len(_revisions_with(m, family.values())))] + [_fmt(v) for v in map20]
-            cells += [_fmt(_subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
-            cells.append(_fmt(_subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
-            cells.append(_fmt(_subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
-            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
-            cells.append(_fmt(_subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
+            map20 = [subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
+            cells = [m.label, str(len(revisions_with(m, family.values())))] + [_fmt(v) for v in map20]
+            cells += [_fmt(subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
+            cells.append(_fmt(subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
+            cells.append(_fmt(subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
+            cells.append(_fmt(subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
+            cells.append(_fmt(subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
             rows.append(cells)
             if m.alpha is not None and all(map20):
                 criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
@@ -427,7 +276,7 @@ def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str,
     elif 0.0 in by_alpha and 1.0 in by_alpha:
         comparisons.append((by_alpha[1.0], by_alpha[0.0]))
     if by_alpha and bases:
-        scored = {a: _subset_mean(m, pick, metric) for a, m in by_alpha.items()}
+        scored = {a: subset_mean(m, pick, metric) for a, m in by_alpha.items()}
         scored = {a: v[0] for a, v in scored.items() if v}
         if scored:
             comparisons.append((by_alpha[max(scored, key=scored.get)], bases[0]))
@@ -447,7 +296,7 @@ def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str,
 
 def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -> list[str]:
     """Each seed of the replicated α, and how far seeds of one α lie apart next to how far α lie apart."""
-    scored = {m.label: {label: _revision_means(m, task, metric) for label, task in tasks.items()}
+    scored = {m.label: {label: revision_means(m, task, metric) for label, task in tasks.items()}
               for m in models if m.alpha is not None}
     replicated = [m for m in models if m.alpha is not None and any(len(v) > 1 for v in scored[m.label].values())]
     if not replicated:
@@ -463,7 +312,7 @@ def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -
             seed_range[label] = max(seed_range[label], d or 0.0)
     alpha_range = {}
     for label, task in tasks.items():
-        means = [v[0] for m in models if m.alpha is not None and (v := _subset_mean(m, task, metric))]
+        means = [v[0] for m in models if m.alpha is not None and (v := subset_mean(m, task, metric))]
         alpha_range[label] = max(means) - min(means) if len(means) > 1 else None
     summary = "; ".join(f"{label}: α means span {alpha_range[label]:.4f}, seeds of one α up to {seed_range[label]:.4f}"
                         for label in tasks if alpha_range[label] is not None)
@@ -479,7 +328,7 @@ def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set
     if not subsets:
         return []
     lines = [f"### Per query language ({task}, mAP@20; RD in brackets)", ""]
-    for group, members in _language_groups(subsets, seen).items():
+    for group, members in language_groups(subsets, seen).items():
         if not members:
             continue
         rows = []
@@ -500,10 +349,8 @@ def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set
 
 def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
     """AfriQA and other non-LAReQA tasks: nDCG@10 per language and on average, intervals, tests, a plot."""
-    from xlr_bench.definitions.tasks import load_definitions
-
-    definitions = load_definitions()
-    tasks = sorted({t for m in models for t in m.results if t in definitions and definitions[t].loader != "lareqa"})
+    low_resource = low_resource_tasks()
+    tasks = sorted({t for m in models for t in m.results if t in low_resource})
     if not tasks:
         return []
     metric = "ndcg_at_10"
@@ -521,7 +368,7 @@ def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
                 entries = m.results.get(task, {}).get(subset, [])
                 cells.append(f"{np.mean([e.scores.get(metric, np.nan) for e in entries]):.4f}" if entries else "–")
             rows.append(cells)
-        means = ["**mean**"] + [f"**{v[0]:.4f}**" if (v := _subset_mean(m, task, metric)) else "–" for m in models]
+        means = ["**mean**"] + [f"**{v[0]:.4f}**" if (v := subset_mean(m, task, metric)) else "–" for m in models]
         intervals = ["95% interval"] + ["–" if (ci := confidence_interval(m, task, metric)) is None
                                         else f"[{ci[0]:.4f}, {ci[1]:.4f}]" for m in models]
         lines += [f"### {task}", ""] + _coverage_notes(models, [task])
