@@ -95,12 +95,14 @@ def mteb_cli(mteb_args: tuple[str, ...]) -> None:
 
 def _register_subcommands() -> None:
     # Command groups that live in their own modules (one responsibility each).
+    from xlr_bench.cli.leaderboard import leaderboard_cmd
     from xlr_bench.cli.models import evaluate_cmd, models, results
     from xlr_bench.cli.tasks import tasks, translate_beir
     from xlr_bench.cli.sweep import report_cmd, sweep_cmd
     from xlr_bench.cli.train import train_cmd
 
-    for command in (tasks, translate_beir, evaluate_cmd, models, results, train_cmd, sweep_cmd, report_cmd):
+    for command in (tasks, translate_beir, evaluate_cmd, models, results, train_cmd, sweep_cmd, report_cmd,
+                    leaderboard_cmd):
         main.add_command(command)
 
 
