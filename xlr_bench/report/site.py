@@ -273,6 +273,8 @@ def _language_views(models: list[ModelRuns], rows: list[Row], files: _Files) -> 
     for _, family in ordered_lareqa_families():
         tasks += [(family[s], "map_at_20", False) for s in ("multilingual", "monolingual") if s in family]
     tasks += [(task, metric, True) for task, metric in low_resource.items()]
+    # the view shown first is the task most runs have (the order above on a tie)
+    tasks.sort(key=lambda t: -sum(len(run_subsets(m, t[0])) for m in models))
     trained_on = {t for m in models for t in m.training_tasks}
     views = []
     for task, metric, is_low_resource in tasks:
