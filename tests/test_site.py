@@ -8,6 +8,7 @@ browser.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,16 +23,33 @@ RESULTS = REPO / "results"
 METRICS = ("map_at_20", "rank_distance", "ndcg_at_10")
 
 
+def run_folders(results: Path) -> dict[Path, tuple[str, str]]:
+    """Every folder with results -> (model name, run key = revision[/experiment]), from the files alone."""
+    folders = {}
+    for meta_path in sorted(results.rglob("model_meta.json")):
+        folder = meta_path.parent
+        if not [p for p in folder.glob("*.json") if p.name != "model_meta.json"]:
+            continue  # a revision-level model_meta.json beside experiments/ holds no scores
+        relative = folder.relative_to(results).parts  # org__model / revision [/ experiments / name]
+        key = relative[1] if len(relative) == 2 else f"{relative[1]}/{relative[3]}"
+        folders[folder] = (json.loads(meta_path.read_text(encoding="utf-8"))["name"], key)
+    return folders
+
+
+def committed_run(pattern: str) -> Path:
+    """The first committed run folder whose model name matches ``pattern`` (a regular expression)."""
+    return next(f for f, (name, _) in run_folders(RESULTS).items() if re.fullmatch(pattern, name))
+
+
+BASE = r"xlr-bench/me5-small"
+HYBRID = r"xlr-bench/me5-small-hybrid-a{:03d}(-s\d+)?"
+
+
 def expected_runs(results: Path) -> dict[tuple[str, str], dict[str, float]]:
     """(model name, run key) -> {"<Task>.<metric>": mean over the file's subsets}, from the JSON alone."""
     runs = {}
-    for meta_path in sorted(results.rglob("model_meta.json")):
-        folder = meta_path.parent
+    for folder, run in run_folders(results).items():
         tasks = [p for p in sorted(folder.glob("*.json")) if p.name != "model_meta.json"]
-        if not tasks:
-            continue
-        relative = folder.relative_to(results).parts  # org__model / revision [/ experiments / name]
-        key = relative[1] if len(relative) == 2 else f"{relative[1]}/{relative[3]}"
         values = {}
         for path in tasks:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -40,7 +58,7 @@ def expected_runs(results: Path) -> dict[tuple[str, str], dict[str, float]]:
                 scored = [e[metric] for e in entries if metric in e]
                 if scored:
                     values[f"{data['task_name']}.{metric}"] = sum(scored) / len(scored)
-        runs[(json.loads(meta_path.read_text(encoding="utf-8"))["name"], key)] = values
+        runs[run] = values
     return runs
 
 
@@ -86,9 +104,9 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
-def small_tree(root: Path, model_dir: str = "xlr-bench__me5-small", tasks=("AfriQARetrieval",)) -> Path:
-    """A copy of one committed run with only ``tasks`` (small and fast to read)."""
-    source = next((RESULTS / model_dir).glob("*/experiments/*/model_meta.json")).parent
+def small_tree(root: Path, pattern: str = BASE, tasks=("AfriQARetrieval",)) -> Path:
+    """A copy of one committed run of the model ``pattern`` names, with only ``tasks`` (small, fast to read)."""
+    source = committed_run(pattern)
     target = root / source.relative_to(RESULTS)
     target.mkdir(parents=True)
     for name in ("model_meta.json", *(f"{t}.json" for t in tasks)):
@@ -118,11 +136,15 @@ def test_every_run_and_figure_comes_from_the_result_files(site):
 def test_pages_per_model_with_metadata_and_links(site):
     pages = sorted((site / "models").glob("*.html"))
     assert len(pages) == len(expected_runs(RESULTS))
-    page = (site / "models" / "xlr-bench__me5-small-hybrid-a050__388969aeeb5fa1b2__precision_bf16.html").read_text()
-    for needle in ("<h1>xlr-bench/me5-small-hybrid-a050</h1>", "0.50", "intfloat/multilingual-e5-small",
-                   "MLQARRetrieval", "n_parameters", "117653760", "mteb 2.26.24", "precision=bf16",
-                   'href="../files/results/xlr-bench__me5-small-hybrid-a050/388969aeeb5fa1b2/experiments/'
-                   'precision_bf16/AfriQARetrieval.json"'):
+    folder = committed_run(HYBRID.format(50))
+    name, key = run_folders(RESULTS)[folder]
+    meta = json.loads((folder / "model_meta.json").read_text())
+    settings = [json.loads(line) for line in (folder / "run_settings.jsonl").read_text().splitlines() if line]
+    page = (site / "models" / f"{name.replace('/', '__')}__{key.replace('/', '__')}.html").read_text()
+    for needle in (f"<h1>{name}</h1>", "0.50", meta["adapted_from"], *meta["training_datasets"], "n_parameters",
+                   str(meta["n_parameters"]), f"mteb {settings[0]['version']['mteb']}",
+                   f"precision={settings[0]['encode_kwargs']['precision']}",
+                   f'href="../files/results/{(folder / "AfriQARetrieval.json").relative_to(RESULTS).as_posix()}"'):
         assert needle in page, needle
     # assets are bundled and nothing points off the site
     index = (site / "index.html").read_text(encoding="utf-8")
@@ -151,7 +173,7 @@ def test_foreign_and_corrupt_files_are_listed_and_the_rest_is_built(tmp_path):
     run = small_tree(results)
     (run / "notes.json").write_text('{"hello": "world"}')
     (run / "AfriQAPivotRetrieval.json").write_text('{"task_name": "AfriQAPivotRetrieval", "scores": ')  # cut off
-    broken = small_tree(results, "xlr-bench__me5-small-hybrid-a025")
+    broken = small_tree(results, HYBRID.format(25))
     (broken / "model_meta.json").write_text("{not json")
     result = CliRunner().invoke(main, ["leaderboard", str(results), "--out", str(tmp_path / "site")])
     assert result.exit_code == 0, result.stderr
@@ -159,14 +181,14 @@ def test_foreign_and_corrupt_files_are_listed_and_the_rest_is_built(tmp_path):
         assert name in result.stderr
     page = (tmp_path / "site" / "index.html").read_text()
     problems = page.split('id="problems"')[1]
-    assert "xlr-bench__me5-small/678c282b8f42a23b/experiments/precision_bf16/notes.json" in problems
+    assert f"results/{run.relative_to(results).as_posix()}/notes.json</code>: not an mteb result" in problems
     assert "AfriQAPivotRetrieval.json</code>: not an mteb result" in problems
     assert "unreadable model_meta.json" in problems
     rows = page_rows(tmp_path / "site")
-    assert list(rows) == [("xlr-bench/me5-small", "678c282b8f42a23b/precision_bf16")]
-    expected = expected_runs(RESULTS)[("xlr-bench/me5-small", "678c282b8f42a23b/precision_bf16")]
-    cell = rows[("xlr-bench/me5-small", "678c282b8f42a23b/precision_bf16")]["AfriQARetrieval.ndcg_at_10"]
-    assert float(cell) == pytest.approx(expected["AfriQARetrieval.ndcg_at_10"], abs=1e-12)
+    base = run_folders(RESULTS)[committed_run(BASE)]
+    assert list(rows) == [base]
+    expected = expected_runs(RESULTS)[base]["AfriQARetrieval.ndcg_at_10"]
+    assert float(rows[base]["AfriQARetrieval.ndcg_at_10"]) == pytest.approx(expected, abs=1e-12)
 
 
 def test_existing_output_is_refused_unless_overwrite_and_only_an_earlier_site(tmp_path):
@@ -192,9 +214,8 @@ def test_existing_output_is_refused_unless_overwrite_and_only_an_earlier_site(tm
 
 def test_partial_runs_are_marked_and_kept_out_of_the_alpha_curves(tmp_path):
     results = tmp_path / "results"
-    for model in ("xlr-bench__me5-small-hybrid-a000", "xlr-bench__me5-small-hybrid-a100"):
-        small_tree(results, model, tasks=("XQuADRSentenceRetrieval",))
-    path = next(results.glob("xlr-bench__me5-small-hybrid-a100/*/experiments/*/XQuADRSentenceRetrieval.json"))
+    small_tree(results, HYBRID.format(0), tasks=("XQuADRSentenceRetrieval",))
+    path = small_tree(results, HYBRID.format(100), tasks=("XQuADRSentenceRetrieval",)) / "XQuADRSentenceRetrieval.json"
     data = json.loads(path.read_text())
     data["scores"]["test"] = data["scores"]["test"][:5]  # an interrupted evaluation: 5 of 11 languages
     path.write_text(json.dumps(data))
@@ -212,14 +233,14 @@ def test_several_results_folders_are_merged_and_the_first_copy_of_a_run_wins(tmp
     first, second = tmp_path / "ours", tmp_path / "theirs"
     small_tree(first)
     small_tree(second)  # the same run again
-    small_tree(second, "xlr-bench__me5-small-hybrid-a075")
+    other = small_tree(second, HYBRID.format(75))
     result = CliRunner().invoke(main, ["leaderboard", str(first), str(second),
                                                        "--out", str(tmp_path / "site")])
     assert result.exit_code == 0, result.stderr
     assert "the first one read is used" in result.stderr
     rows = page_rows(tmp_path / "site")
-    assert set(rows) == {("xlr-bench/me5-small", "678c282b8f42a23b/precision_bf16"),
-                         ("xlr-bench/me5-small-hybrid-a075", "c347da388ecc25fa/precision_bf16")}
+    assert set(rows) == set(expected_runs(first)) | set(expected_runs(second))
+    base_dir = committed_run(BASE).relative_to(RESULTS).parts[0]
     page = (tmp_path / "site" / "index.html").read_text()
-    assert 'href="files/theirs/xlr-bench__me5-small-hybrid-a075/' in page
-    assert 'href="files/ours/xlr-bench__me5-small/' in page and 'href="files/theirs/xlr-bench__me5-small/' not in page
+    assert f'href="files/theirs/{other.relative_to(second).parts[0]}/' in page
+    assert f'href="files/ours/{base_dir}/' in page and f'href="files/theirs/{base_dir}/' not in page
