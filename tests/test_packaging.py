@@ -85,3 +85,17 @@ def test_models_add_writes_a_path_that_moves_with_the_project(tmp_path):
     assert parse_definition(written).checkpoint == {"directory": str(checkpoint)}
     elsewhere = write_definition(definition, tmp_path / "config" / "xlr-bench" / "models")
     assert f'directory = "{checkpoint}"' in elsewhere.read_text(encoding="utf-8")
+
+
+def test_atomically_written_files_get_the_usual_mode(tmp_path):
+    from xlr_bench.core.atomic import atomic_open
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_open(tmp_path / "report.md", "w") as handle:
+            handle.write("x")
+        plain = tmp_path / "plain.md"
+        plain.write_text("x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "report.md").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644

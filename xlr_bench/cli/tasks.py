@@ -25,10 +25,13 @@ def tasks_list() -> None:
 
     from xlr_bench.definitions.tasks import load_definitions
 
-    for name, definition in sorted(load_definitions().items()):
+    definitions = sorted(load_definitions().items())
+    width = max((len(name) for name, _ in definitions), default=4)
+    click.echo(f"{'task':{width}}  {'loader':7} {'setting':14} {'subsets':>7}  main score")
+    for name, definition in definitions:
         task = mteb.get_task(name)
-        click.echo(f"{name:34} {definition.loader:7} {definition.setting or '-':14} "
-                   f"{len(task.hf_subsets):4} subsets  main={task.metadata.main_score}")
+        click.echo(f"{name:{width}}  {definition.loader:7} {definition.setting or '-':14} "
+                   f"{len(task.hf_subsets):7}  main={task.metadata.main_score}")
 
 
 @tasks.command("describe")

