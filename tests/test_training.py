@@ -126,11 +126,16 @@ def _config(**overrides) -> TrainConfig:
     return TrainConfig(**base)
 
 
-def test_training_lowers_validation_loss_and_writes_a_record(tiny_model_dir, tmp_path):
+def test_training_lowers_validation_loss_and_writes_a_record(tiny_model_dir, tmp_path, capsys):
     out = train(_config(base=str(tiny_model_dir), steps=30, eval_steps=30, save_steps=30, max_pairs=2000), tmp_path / "run")
     record = json.loads((out / "xlr_bench_training.json").read_text())
     assert record["steps"] == 30 and record["alpha"] == 0.5
     assert record["validation_loss"]["after"] < record["validation_loss"]["before"]
+    printed = capsys.readouterr()
+    shown = printed.out + printed.err
+    # progress lines a person reads, not the trainer's raw log dicts
+    assert f"step 30/30: validation loss {record['validation_loss']['after']:.4f}" in shown
+    assert "step 30/30: training done in" in shown and "{'loss'" not in shown and "{'eval_loss'" not in shown
     assert 0 < record["sampler"]["monolingual_share"] < 1
     assert record["data_checksums"] and record["versions"]["sentence-transformers"]
 

@@ -208,9 +208,12 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
+    from transformers.trainer_callback import ProgressCallback
+
     from xlr_bench.core.atomic import write_json
     from xlr_bench.models.encoder import TRAINING_RECORD, resolve_source, weights_hash
     from xlr_bench.training import distributed
+    from xlr_bench.training.progress import ReadableProgress
 
     output = Path(output)
     world = distributed.join()  # a world of one without a launcher
@@ -296,6 +299,8 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
         callbacks=[final_weights, base_loss],
     )
+    trainer.remove_callback(ProgressCallback)  # its raw log dicts, replaced by readable lines
+    trainer.add_callback(ReadableProgress)
     resumed_step = int(last.rsplit("-", 1)[-1]) if last else 0
     trainer.data_collator = distributed.BatchLog(trainer.data_collator, distributed.batch_log_path(output, world.rank),
                                                  resumed_step)
