@@ -95,6 +95,41 @@ def tasks_validate(file: Path) -> None:
     click.echo(f"ok: {definition.name} ({definition.loader}, {len(task_class().hf_subsets)} subsets)")
 
 
+@tasks.command("stats")
+@click.argument("names", nargs=-1)
+def tasks_stats(names: tuple[str, ...]) -> None:
+    """Recompute the descriptive statistics of tasks NAMES (default: every task) with mteb's own
+    calculate_descriptive_statistics(); it writes them beside the definitions, where mteb's metadata
+    reads them (descriptive_stats/<Task>.json). Run after a change to a task's data, and commit them."""
+    import mteb
+
+    from xlr_bench.definitions.tasks import load_definitions
+
+    for name in names or sorted(load_definitions()):
+        try:
+            task = mteb.get_task(name)
+        except KeyError as exc:
+            raise XLRBenchError(f"Unknown task {name!r}: {exc.args[0]}") from exc
+        task.calculate_descriptive_statistics(overwrite_results=True)
+        click.echo(f"{name}: {task.metadata.descriptive_stat_path} (n_samples {task.metadata.n_samples})")
+
+
+@tasks.command("export-hf")
+@click.argument("name")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder to write (the dataset repo's content: README.md card, data/*.parquet, provenance.json).")
+@click.option("--subset", "subsets", multiple=True, help="Only these subsets (repeatable; default: all).")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
+def tasks_export_hf(name: str, out: Path, subsets: tuple[str, ...], overwrite: bool) -> None:
+    """Write task NAME as a Hugging Face dataset in the layout mteb's retrieval loader reads
+    (per subset S: configs S-corpus, S-queries, S-qrels; parquet), byte-stable across runs.
+    Upload it with `hf upload xlr-bench/NAME OUT --repo-type dataset` (see tasks/README.md)."""
+    from xlr_bench.tasks.hf_export import export_task
+
+    written = export_task(name, out, overwrite=overwrite, subsets=list(subsets) or None)
+    click.echo(f"wrote {written}")
+
+
 @tasks.command("new")
 @click.option("--from", "english_task", required=True, help="The English mteb task that was translated, e.g. SciFact.")
 @click.option("--lang", required=True,

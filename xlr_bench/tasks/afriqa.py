@@ -31,9 +31,10 @@ from typing import Any, ClassVar
 
 from datasets import Dataset
 
-from xlr_bench.data.files import dataset_reference, locate, read_jsonl, registry
+from xlr_bench.data.files import locate, read_jsonl, registry
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.tasks.full_rank import FullRankRetrieval
+from xlr_bench.tasks.hf_export import hub_reference
 from xlr_bench.definitions.tasks import TaskDefinition
 
 DATASET = "afriqa"
@@ -105,18 +106,16 @@ class AfriQARetrieval(FullRankRetrieval):
 
     @staticmethod
     def dataset_reference(definition: TaskDefinition) -> dict[str, str]:
-        """mteb's ``dataset`` field: the upstream repository and pinned commit of the files."""
+        """mteb's ``dataset`` field: the task's hub repo id and revision (see :func:`hub_reference`)."""
         kind = definition.source_kind
         if definition.source.get("dataset") != DATASET:
             raise XLRBenchError(
                 f"{definition.path}: the afriqa loader reads the registered AfriQA files; set "
                 f"source.dataset = \"{DATASET}\" (found source.{kind} = {definition.source[kind]!r})."
             )
-        return dataset_reference(DATASET)
+        return hub_reference(definition)
 
-    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
-        if self.data_loaded:
-            return
+    def load_native(self) -> None:
         found = subsets(self.definition)
         field = _query_field(self.definition)
         self.dataset = {lang: {} for lang in found if lang in self.hf_subsets}
@@ -134,7 +133,6 @@ class AfriQARetrieval(FullRankRetrieval):
                     "relevant_docs": {str(q["id"]): dict.fromkeys(copies[gold[str(q["id"])]], 1) for q in kept},
                     "top_ranked": None,
                 }
-        self.data_loaded = True
 
 
 def _passage_key(passage: dict[str, Any]) -> tuple[str, str]:

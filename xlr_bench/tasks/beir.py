@@ -160,12 +160,9 @@ class BeirRetrieval(FullRankRetrieval):
             return {"path": source["directory"], "revision": source.get("revision", "local")}
         return dataset_reference(source["dataset"])
 
-    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
-        if self.data_loaded:
-            return
+    def load_native(self) -> None:
         splits = self.metadata.eval_splits
         self.dataset = {"default": {split: read_source(self.definition, split).to_mteb() for split in splits}}
-        self.data_loaded = True
 
 
 # -- definition files for translated tasks ---------------------------------------------------------
@@ -177,11 +174,13 @@ COPIED_FIELDS = ("reference", "type", "category", "modalities", "eval_splits", "
 
 def iso_script(lang: str) -> str:
     """``swa`` -> ``swa-Latn`` with mteb's default-script table; an unknown code is an error."""
-    from mteb.languages.iso_mappings import ISO_TO_LANGUAGE, _get_iso3_to_default_script
+    from mteb.languages.iso_mappings import ISO_TO_LANGUAGE
+
+    from xlr_bench.core.mteb_adapter import iso3_default_scripts
 
     if lang not in ISO_TO_LANGUAGE:
         raise XLRBenchError(f"--lang {lang!r} is not an ISO 639-3 code mteb knows (e.g. swa, hau, yor).")
-    script = _get_iso3_to_default_script().get(lang)
+    script = iso3_default_scripts().get(lang)
     if script is None:
         raise XLRBenchError(
             f"mteb knows no default script for {lang!r}; give it as --lang {lang}-<Script>, e.g. {lang}-Latn."

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from pathlib import Path
+
+from pydantic import PrivateAttr, ValidationError
 from mteb.abstasks.task_metadata import TaskMetadata
+from mteb.languages import check_language_code
 
 from xlr_bench.tasks.afriqa import AfriQARetrieval
 from xlr_bench.tasks.beir import BeirRetrieval
@@ -13,18 +16,45 @@ from xlr_bench.tasks.lareqa import LAReQARetrieval
 from xlr_bench.definitions.tasks import TaskDefinition
 
 LOADERS: dict[str, type[FullRankRetrieval]] = {"lareqa": LAReQARetrieval, "afriqa": AfriQARetrieval, "beir": BeirRetrieval}
+#: Beside every folder of definitions: the descriptive statistics of its tasks, one JSON file per task.
+STATS_FOLDER = "descriptive_stats"
+
+
+class XLRTaskMetadata(TaskMetadata):
+    """mteb's ``TaskMetadata``, whose descriptive statistics ship beside the task's definition file.
+
+    mteb looks statistics up at ``metadata.descriptive_stat_path`` (for its own tasks, a folder inside
+    the mteb package) and ``calculate_descriptive_statistics()`` writes them there. Pointing that path
+    at ``<definition folder>/descriptive_stats/<Task>.json`` makes mteb's own ``descriptive_stats``,
+    ``n_samples`` and dataset card read the statistics committed with the definitions, and mteb's own
+    function write them.
+    """
+
+    _stats_dir: Path = PrivateAttr()
+
+    @property
+    def descriptive_stat_path(self) -> Path:
+        return self._stats_dir / f"{self.name}.json"
+
+
+def stats_dir(definition: TaskDefinition) -> Path:
+    """The folder of the definition's descriptive statistics."""
+    return definition.path.parent / STATS_FOLDER
 
 
 def build_metadata(definition: TaskDefinition, loader: type[FullRankRetrieval]) -> TaskMetadata:
     """mteb ``TaskMetadata`` from a definition; mteb's validation errors name the file and field."""
     try:
-        metadata = TaskMetadata(
+        metadata = XLRTaskMetadata(
             name=definition.name,
             dataset=loader.dataset_reference(definition),
             eval_langs=loader.eval_langs(definition),
             **definition.metadata,
         )
-        metadata._validate_metadata()
+        for codes in metadata.hf_subsets_to_langscripts.values():  # what mteb's metadata validation checks
+            for code in codes:
+                check_language_code(code)
+        metadata._stats_dir = stats_dir(definition)
     except ValidationError as exc:
         problems = "; ".join(
             f"metadata.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mteb.abstasks.retrieval import AbsTaskRetrieval
-from mteb._evaluators.retrieval_metrics import calculate_retrieval_scores, make_score_dict
-from mteb.abstasks.retrieval import _filter_queries_without_positives
 from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
 
+from xlr_bench.core.mteb_adapter import calculate_retrieval_scores, filter_queries_without_positives, make_score_dict
 from xlr_bench.tasks.embedding_memo import memo_for
+from xlr_bench.tasks.hf_export import hf_data_setting, load_with_mteb
 from xlr_bench.metrics import encode_values, full_rank_scores, rank_corpus
 
 
@@ -36,6 +36,22 @@ class FullRankRetrieval(AbsTaskRetrieval):
 
     k_values = (1, 3, 5, 10, 20, 100)
     pooled: ClassVar[bool] = False
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        """The pinned raw files (:meth:`load_native`), or an export / the hub via mteb's own loader
+        when ``XLR_BENCH_HF_DATA`` says so (see :mod:`xlr_bench.tasks.hf_export`)."""
+        if self.data_loaded:
+            return
+        setting = hf_data_setting()
+        if setting is None:
+            self.load_native()
+        else:
+            self.dataset = load_with_mteb(self, setting)
+        self.data_loaded = True
+
+    def load_native(self) -> None:
+        """Fill ``self.dataset`` (mteb's v2 format) from the task's pinned source; one per loader."""
+        raise NotImplementedError
 
     def _evaluate_subset(
         self,
@@ -55,7 +71,7 @@ class FullRankRetrieval(AbsTaskRetrieval):
                 model, data_split, encode_kwargs=encode_kwargs, hf_split=hf_split, hf_subset=hf_subset,
                 prediction_folder=prediction_folder, num_proc=num_proc, timer=timer, **kwargs,
             )
-        qrels, queries = _filter_queries_without_positives(data_split["relevant_docs"], data_split["queries"])
+        qrels, queries = filter_queries_without_positives(data_split["relevant_docs"], data_split["queries"])
         corpus = data_split["corpus"]
         memo = memo_for(model)
         common = dict(task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset, encode_kwargs=dict(encode_kwargs))

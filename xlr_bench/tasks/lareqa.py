@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from datasets import Dataset
 
-from xlr_bench.data.files import dataset_reference
 from xlr_bench.tasks.full_rank import FullRankRetrieval
+from xlr_bench.tasks.hf_export import hub_reference
 from xlr_bench.data.lareqa import LAReQAData, candidate_text, load_lareqa
 from xlr_bench.definitions.tasks import TaskDefinition
 
@@ -52,16 +52,14 @@ class LAReQARetrieval(FullRankRetrieval):
 
     @staticmethod
     def dataset_reference(definition: TaskDefinition) -> dict[str, str]:
-        """mteb's ``dataset`` field: the upstream repository and pinned commit of the files."""
-        return dataset_reference(definition.source["dataset"])
+        """mteb's ``dataset`` field: the task's hub repo id and revision (see :func:`hub_reference`)."""
+        return hub_reference(definition)
 
     def __init__(self, sentence_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sentence_only = sentence_only or self.definition.source.get("candidates") == "sentence"
 
-    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
-        if self.data_loaded:
-            return
+    def load_native(self) -> None:
         data = load_lareqa(_files(self.definition), os.environ.get("XLR_BENCH_DATA"))
         corpora: dict[tuple[str, ...], Dataset] = {}
         queries = {lang: Dataset.from_dict({"id": [q.id for q in qs], "text": [q.text for q in qs]})
@@ -74,9 +72,13 @@ class LAReQARetrieval(FullRankRetrieval):
             if key not in corpora:
                 corpora[key] = self._corpus(data, clangs)
             relevant = {q.id: {cid: 1 for cid in sorted(data.relevant(q.qid, clangs))} for q in data.questions[qlang]}
-            self.dataset[subset] = {SPLIT: {"corpus": corpora[key], "queries": queries[qlang],
-                                            "relevant_docs": relevant, "top_ranked": None}}
-        self.data_loaded = True
+            answerable = [i for i, q in enumerate(data.questions[qlang]) if relevant[q.id]]
+            # A question whose id has no answer in the corpus language (MLQA-R's X->Y pairs) is no query
+            # of that subset: mteb would drop it when scoring, but the dataset and its statistics would not.
+            subset_queries = queries[qlang] if len(answerable) == len(relevant) else queries[qlang].select(answerable)
+            self.dataset[subset] = {SPLIT: {
+                "corpus": corpora[key], "queries": subset_queries,
+                "relevant_docs": {qid: docs for qid, docs in relevant.items() if docs}, "top_ranked": None}}
 
     def _corpus(self, data: LAReQAData, langs: list[str]) -> Dataset:
         cands = [c for lang in langs for c in data.candidates[lang]]
