@@ -160,11 +160,3 @@ def test_ignore_identical_ids_reaches_the_task_class(tmp_path, monkeypatch):
     monkeypatch.setenv(TASKS_ENV, str(tmp_path))
     xlr_bench.register_all()
     assert mteb.get_task("Tiny-beir").ignore_identical_ids is True
-
-
-def test_the_xlr_benchmark_is_registered_with_mteb():
-    bench = mteb.get_benchmark("XLR")
-    names = [t.metadata.name for t in bench.tasks]
-    assert {"XQuADRRetrieval", "MLQARCrossLingualRetrieval", "AfriQARetrieval", "AfriQAPivotRetrieval", "MIRACLRetrieval"} <= set(names)
-    miracl = next(t for t in bench.tasks if t.metadata.name == "MIRACLRetrieval")
-    assert sorted(miracl.hf_subsets) == ["bn", "hi", "sw", "te", "th", "yo"]
