@@ -22,7 +22,7 @@ Loading: ``XLR_BENCH_HF_DATA`` switches every xlr-bench task from its pinned raw
 — a folder (holding ``<Task>/`` exports, or one task's export) or ``hub`` (the task's
 ``dataset.path`` at ``dataset.revision`` on the Hugging Face hub). ``dataset.path`` is
 ``xlr-bench/<Task>``; its revision is the upstream data commit until a maintainer records the hub
-commit of the upload in ``hub.json`` beside the definitions (see ``tasks/README.md``).
+commit of the upload in ``hub.json`` beside the definitions (see ``xlr_bench/definitions/builtin/tasks/README.md``).
 """
 
 from __future__ import annotations
