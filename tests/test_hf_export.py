@@ -113,3 +113,12 @@ def test_export_loaded_by_mtebs_loader_scores_as_the_native_path(export_root, ti
     for subset in SUBSETS:
         for metric in ("ndcg_at_10", "map_at_20", "recall_at_100", "mrr_at_10"):
             assert by_mteb[subset][metric] == pytest.approx(ours[subset][metric], abs=1e-6), (subset, metric)
+
+
+def test_loading_from_the_hub_offline_names_the_repo_and_what_to_check(monkeypatch):
+    monkeypatch.setenv(HF_DATA_ENV, "hub")
+    task = mteb.get_task(TASK, hf_subsets=["de-en"])
+    assert task.metadata.dataset["path"] == f"xlr-bench/{TASK}"
+    with pytest.raises(xlr_bench.core.errors.XLRBenchError,
+                       match=f"from xlr-bench/{TASK} at revision 9bc8c7fb.*hub.json.*HF_HUB_OFFLINE"):
+        task.load_data()
