@@ -1,7 +1,8 @@
 """An mteb retrieval task that ranks the *whole* corpus, for metrics a top-k run cannot give.
 
-Subclasses only load data (``load_data`` filling ``self.dataset`` in mteb's v2 format); scoring is
-shared here. For an encoder, queries and corpus are embedded through the model's
+Subclasses only load data (``load_native`` filling ``self.dataset`` in mteb's v2 format from the
+pinned files; ``XLR_BENCH_HF_DATA`` switches to an export or the hub, read by mteb's own loader); scoring
+is shared here. For an encoder, queries and corpus are embedded through the model's
 :class:`~xlr_bench.tasks.embedding_memo.EmbeddingMemo` (each distinct text once per run), every query is
 scored against every document in blocks, and the result holds mteb's standard metrics (from the
 top-k run, via mteb's own pytrec_eval-based scorer) plus full-ranking metrics: LAReQA's ``map`` and,
