@@ -16,6 +16,7 @@ from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderW
 
 import xlr_bench  # noqa: F401
 from xlr_bench.cli import main
+from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.tasks.hf_export import HF_DATA_ENV, PROVENANCE
 
 TASK = "XQuADRSentenceCrossLingualRetrieval"
@@ -82,7 +83,7 @@ def test_export_bad_input_is_one_clear_line(tmp_path, monkeypatch):
 def test_loading_from_a_folder_that_is_no_export_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv(HF_DATA_ENV, str(tmp_path))
     task = mteb.get_task(TASK, hf_subsets=["de-en"])
-    with pytest.raises(xlr_bench.core.errors.XLRBenchError, match="is an export of XQuADRSentenceCrossLingualRetrieval"):
+    with pytest.raises(XLRBenchError, match="is an export of XQuADRSentenceCrossLingualRetrieval"):
         task.load_data()
 
 
@@ -119,6 +120,6 @@ def test_loading_from_the_hub_offline_names_the_repo_and_what_to_check(monkeypat
     monkeypatch.setenv(HF_DATA_ENV, "hub")
     task = mteb.get_task(TASK, hf_subsets=["de-en"])
     assert task.metadata.dataset["path"] == f"xlr-bench/{TASK}"
-    with pytest.raises(xlr_bench.core.errors.XLRBenchError,
+    with pytest.raises(XLRBenchError,
                        match=f"from xlr-bench/{TASK} at revision 9bc8c7fb.*hub.json.*HF_HUB_OFFLINE"):
         task.load_data()
