@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from xlr_bench.core.errors import XLRBenchError
+
 #: The definitions shipped with the package: ``tasks/*.toml`` and ``models/*.toml``.
 BUILTIN_DEFINITIONS = Path(__file__).resolve().parents[1] / "definitions" / "builtin"
 
@@ -36,3 +38,11 @@ def user_definitions_dir(kind: str) -> Path:
         return Path(override).expanduser() / kind
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
     return Path(base) / "xlr-bench" / kind
+
+
+def check_output_folder(folder: Path, option: str) -> None:
+    """A folder to write into must not be, or lie under, a file: found before hours of work, not after."""
+    folder = Path(folder)
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise XLRBenchError(f"{option} {folder}: {blocking} is a file, so the folder cannot be created there.")

@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from mteb.models import ModelMeta
 from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
@@ -27,6 +28,7 @@ from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.definitions.models import ModelDefinition, find_definition, load_model_definitions
 
 TRAINING_RECORD = "xlr_bench_training.json"
+TRAINING_CONFIG = "xlr_bench_train_config.json"  # written when a run starts (training.trainer.CONFIG_FILE)
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 _WEIGHT_FILES = ("*.safetensors", "*.bin")
 
@@ -59,14 +61,23 @@ def alpha_tag(alpha: float) -> str:
 
 
 def definition_from_directory(directory: Path) -> ModelDefinition:
-    """A definition for a bare checkpoint directory, from its training record when it has one."""
+    """A definition for a bare checkpoint directory, from its training record when it has one.
+
+    A training run folder without its record (written last) is unfinished: its model files may be
+    missing, half-moved or from an earlier attempt, so it is refused rather than scored.
+    """
     record_path = directory / TRAINING_RECORD
+    if not record_path.is_file() and (directory / TRAINING_CONFIG).is_file():
+        raise XLRBenchError(f"{directory} is an unfinished training run (it has no {TRAINING_RECORD} yet); run the "
+                            "same `xlr-bench train` (or sweep) command again to finish it.")
     if not record_path.is_file():
         return ModelDefinition(name=f"local/{directory.name}", checkpoint={"directory": str(directory)})
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise XLRBenchError(f"{record_path} is not valid JSON ({exc.msg}, line {exc.lineno}).") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("alpha"), (int, float)):
+        raise XLRBenchError(f"{record_path} is not a training record (it names no numeric 'alpha').")
     base = find_definition(record["base_model"]) if "base_model" in record else None
     base_short = base.short_name if base else str(record.get("base_model", "model")).split("/")[-1]
     return ModelDefinition(
@@ -110,20 +121,28 @@ def resolve_source(source: str) -> tuple[ModelDefinition, str]:
     return definition, checkpoint["hub"]
 
 
-def _load_sentence_transformer(target: str, definition: ModelDefinition, device: str | None) -> Any:
+def load_checkpoint(target: str, name: str, device: str | None = None, revision: str | None = None) -> Any:
+    """``SentenceTransformer(target)``, with a bad device, an unreachable hub or corrupt weights as one message."""
     from sentence_transformers import SentenceTransformer
 
-    revision = definition.checkpoint.get("revision")
+    if device and device.startswith("cuda") and not torch.cuda.is_available():
+        raise XLRBenchError(f"--device {device}: torch sees no CUDA GPU on this machine; use --device cpu or leave "
+                            "the option out.")
     try:
-        model = SentenceTransformer(target, device=device, revision=revision)
+        return SentenceTransformer(target, device=device, revision=revision)
     except OSError as exc:
-        where = "the Hugging Face hub (offline?)" if "hub" in definition.checkpoint else target
+        where = target if Path(target).is_dir() else "the Hugging Face hub (offline?)"
         raise XLRBenchError(
-            f"Could not load model {definition.name} from {where}: {exc}. For offline use give a local "
+            f"Could not load model {name} from {where}: {str(exc).splitlines()[0]}. For offline use give a local "
             f"checkpoint directory or the embedded default 'me5-small'."
         ) from exc
-    except Exception as exc:  # safetensors / torch errors on a corrupt checkpoint
-        raise XLRBenchError(f"Checkpoint {definition.name} is missing or has corrupt weights: {exc}") from exc
+    except Exception as exc:  # safetensors / torch / json errors on a corrupt checkpoint
+        raise XLRBenchError(f"Checkpoint {name} is missing files or has corrupt weights: "
+                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
+def _load_sentence_transformer(target: str, definition: ModelDefinition, device: str | None) -> Any:
+    model = load_checkpoint(target, definition.name, device, definition.checkpoint.get("revision"))
     if definition.max_length:
         model.max_seq_length = min(definition.max_length, model.max_seq_length or definition.max_length)
     if definition.prompts:
@@ -219,9 +238,15 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
         context = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()
         with context:
             embeddings = super().encode(inputs, **kwargs)
-        if isinstance(embeddings, torch.Tensor):
-            return embeddings.float()
-        return embeddings.astype("float32") if hasattr(embeddings, "astype") else embeddings
+        embeddings = embeddings.float() if isinstance(embeddings, torch.Tensor) else (
+            embeddings.astype("float32") if hasattr(embeddings, "astype") else embeddings)
+        values = embeddings.numpy() if isinstance(embeddings, torch.Tensor) else np.asarray(embeddings)
+        if not np.isfinite(values).all():
+            bad = int((~np.isfinite(values)).any(axis=-1).sum()) if values.ndim > 1 else 1
+            raise XLRBenchError(f"Model {self.definition.name} produced NaN or infinite embeddings for {bad} of "
+                                f"{len(values)} texts; its weights are broken (or overflow at precision "
+                                f"{self.precision}). No result is written.")
+        return embeddings
 
 
 def load_xlr_encoder(name: str, revision: str | None = None, device: str | None = None, **kwargs: Any) -> XLREncoder:

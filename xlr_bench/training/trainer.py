@@ -10,6 +10,14 @@ training record that the model wrapper turns into mteb metadata.
 Output layout: ``OUTPUT/`` is the final sentence-transformers checkpoint plus
 ``xlr_bench_training.json``; ``OUTPUT/checkpoints/checkpoint-N`` are the trainer's resumable
 checkpoints. Running the same command again on a killed run resumes from the last of them.
+
+Interruptions are harmless at every point: the random state at the first step does not depend on
+whether this attempt measured the untrained model's validation loss (the start evaluation's draws
+are undone) or found it cached by an earlier attempt or another run of the sweep; a resumed run gets
+the rest from its checkpoint's RNG and optimizer state, which must be there; the data and base
+weights a run started from are checksummed and a rerun on changed ones is refused; the final model
+is written to ``OUTPUT/.final.part`` and moved into place before the training record, which is
+written last and marks a finished run (a rerun of a finished run changes nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
+import random
+import shutil
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +37,7 @@ from typing import TYPE_CHECKING
 from transformers import TrainerCallback
 
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.core.paths import check_output_folder
 from xlr_bench.training.config import TrainConfig
 from xlr_bench.training.pairs import Pair, check_zero_shot, load_training_data
 
@@ -34,6 +46,12 @@ if TYPE_CHECKING:  # the sampler imports sentence-transformers: not at import, s
 
 CONFIG_FILE = "xlr_bench_train_config.json"
 BASE_EVAL_FILE = "xlr_bench_base_eval.json"  # validation loss of the untrained model, kept across resumes
+INPUTS_FILE = "xlr_bench_train_inputs.json"  # checksums of the data and base weights the run started from
+FINAL_STAGING = ".final.part"  # the final model is written here, then moved into OUTPUT
+# What the trainer needs to continue a run exactly where it stopped (rng_state.pth: one per rank
+# under several processes); a checkpoint with trainer_state.json but without one of these is refused.
+RESUME_FILES = {"trainer_state.json": "trainer state", "optimizer.pt": "optimizer state",
+                "scheduler.pt": "learning-rate schedule", "model.safetensors": "model weights"}
 
 
 def split_validation(pairs: list[Pair], fraction: float) -> tuple[list[Pair], list[Pair]]:
@@ -101,18 +119,95 @@ class _SamplerFactory:
                                   seed=0, pairs=self.valid_pairs, alpha=alpha, world_size=self.world_size, **self.options)
 
 
-def _check_config(config: TrainConfig, output: Path) -> None:
+def check_config(config: TrainConfig) -> None:
+    """Types and ranges of every knob, before any work (the trainer reads a negative step count as
+    "one epoch" and a zero length as "no limit" without a word)."""
     if not 0.0 <= config.alpha <= 1.0:
         raise XLRBenchError(f"--ratio (alpha) must be in [0, 1], got {config.alpha}.")
     if (config.steps is None) == (config.epochs is None):
         raise XLRBenchError("Give exactly one of --steps or --epochs.")
+    positive_ints = {"--steps": config.steps, "--batch-size": config.batch_size, "--max-length": config.max_length,
+                     "--max-pairs": config.max_pairs, "--eval-steps": config.eval_steps,
+                     "--save-steps": config.save_steps}
+    for option, value in positive_ints.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise XLRBenchError(f"{option} must be a whole number of at least 1, got {value!r}.")
+    positive = {"--epochs": config.epochs, "--lr": config.learning_rate, "--scale": config.scale}
+    for option, value in positive.items():
+        if value is not None and not (isinstance(value, (int, float)) and value > 0 and value != float("inf")):
+            raise XLRBenchError(f"{option} must be a number above 0, got {value!r}.")
+    if not 0 <= config.weight_decay < float("inf"):
+        raise XLRBenchError(f"--weight-decay must be 0 or more, got {config.weight_decay!r}.")
+    if not 0 <= config.warmup_ratio < 1:
+        raise XLRBenchError(f"--warmup-ratio must be in [0, 1), got {config.warmup_ratio!r}.")
+    if not 0 <= config.eval_fraction < 1:
+        raise XLRBenchError(f"eval_fraction must be in [0, 1), got {config.eval_fraction!r}.")
+    if not isinstance(config.seed, int) or config.seed < 0:
+        raise XLRBenchError(f"--seed must be a whole number of 0 or more, got {config.seed!r}.")
+    if not config.train_data or not all(config.train_data):
+        raise XLRBenchError("--train-data is empty: name mlqa-r, xquad-r, afriqa or .jsonl files, comma-separated.")
+
+
+def _check_config(config: TrainConfig, output: Path) -> None:
+    check_config(config)
+    check_output_folder(output, "--output")
     saved = output / CONFIG_FILE
     if saved.is_file():
-        previous = json.loads(saved.read_text(encoding="utf-8"))
+        previous = _read_run_file(saved)
         differing = {k: (previous.get(k), v) for k, v in asdict(config).items() if previous.get(k) != v}
         if differing:
             details = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differing.items())
             raise XLRBenchError(f"{output} holds a run with another configuration ({details}). Use a new --output.")
+
+
+def _read_run_file(path: Path) -> dict:
+    """A JSON file the trainer wrote into a run folder, or an error that names it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise XLRBenchError(f"{path} is not valid JSON ({exc}); the run folder was edited or damaged. "
+                            "Use a new --output.") from exc
+    if not isinstance(data, dict):
+        raise XLRBenchError(f"{path} does not hold a JSON object; the run folder was edited. Use a new --output.")
+    return data
+
+
+def _check_inputs(output: Path, inputs: dict) -> None:
+    """Refuse to continue a run whose data files or base weights changed since it started.
+
+    Resuming on other data (an edited JSONL, another copy of a dataset) would train one model on two
+    datasets while the record named only the second.
+    """
+    saved = output / INPUTS_FILE
+    if not saved.is_file():
+        return
+    previous = _read_run_file(saved)
+    changed = [f"{name}: sha256 {str(previous.get('data_checksums', {}).get(name))[:12]}… when it started, "
+               f"{digest[:12]}… now" for name, digest in inputs["data_checksums"].items()
+               if previous.get("data_checksums", {}).get(name) != digest]
+    if previous.get("base_model_hash") != inputs["base_model_hash"]:
+        changed.append(f"base model weights: {previous.get('base_model_hash')} when it started, "
+                       f"{inputs['base_model_hash']} now")
+    if changed:
+        raise XLRBenchError(f"{output} holds a run started on other inputs ({'; '.join(changed)}). Resuming would "
+                            "mix them: restore the original files, or use a new --output.")
+
+
+def _check_resumable(checkpoint: str, world_size: int) -> None:
+    """A checkpoint to resume from must hold every state that makes the rest of the run exact."""
+    folder = Path(checkpoint)
+    needed = dict(RESUME_FILES)
+    if world_size > 1:
+        needed |= {f"rng_state_{rank}.pth": f"random state of rank {rank}" for rank in range(world_size)}
+    else:
+        needed["rng_state.pth"] = "random state"
+    missing = [f"{name} ({what})" for name, what in needed.items() if not (folder / name).is_file()]
+    if missing:
+        raise XLRBenchError(
+            f"Checkpoint {folder} lacks {', '.join(missing)}: resuming from it would not continue the run "
+            f"exactly. Delete {folder.name} to resume from the checkpoint before it (or from the start), or use "
+            "a new --output."
+        )
 
 
 def _last_complete_checkpoint(folder: Path) -> str | None:
@@ -121,8 +216,6 @@ def _last_complete_checkpoint(folder: Path) -> str | None:
     The trainer writes ``trainer_state.json`` last, so a checkpoint without it cannot be resumed from
     (transformers' ``get_last_checkpoint`` would still pick it and fail).
     """
-    import shutil
-
     steps = sorted((int(p.name.rsplit("-", 1)[-1]), p) for p in folder.glob("checkpoint-*")
                    if p.is_dir() and p.name.rsplit("-", 1)[-1].isdigit()) if folder.is_dir() else []
     for _, path in reversed(steps):
@@ -149,6 +242,27 @@ def _best_checkpoint(last: str, state) -> Path:
     return Path(last).parent / Path(best).name if best and (Path(last).parent / Path(best).name).is_dir() else Path(last)
 
 
+def _move(source: Path, target: Path) -> None:
+    """Move one file or folder of the staged final model over its old version."""
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    os.replace(source, target)
+
+
+def _save_final(model, output: Path) -> None:
+    """Write the final model next to the run and move it into ``output`` (the record comes after).
+
+    A kill during the save leaves either the staging folder (removed on the next run) or a model
+    folder without its training record, which a rerun completes and nothing else reads as finished.
+    """
+    staging = output / FINAL_STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save(str(staging))
+    for entry in sorted(staging.iterdir()):
+        _move(entry, output / entry.name)
+    staging.rmdir()
+
+
 def _validation_key(config: TrainConfig, base_hash: str, checksums: dict, world_size: int) -> str:
     """What the untrained model's validation loss depends on: everything but the run's own knobs.
 
@@ -172,6 +286,26 @@ def _known_base_loss(output: Path, shared: Path | None, key: str) -> float | Non
     return table.get(key)
 
 
+def _random_state() -> dict:
+    """The state of every generator training draws from (python, numpy, torch, CUDA)."""
+    import numpy as np
+    import torch
+
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_random_state(saved: dict) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(saved["python"])
+    np.random.set_state(saved["numpy"])
+    torch.set_rng_state(saved["torch"])
+    if saved["cuda"] is not None:
+        torch.cuda.set_rng_state_all(saved["cuda"])
+
+
 class _BaseLoss(TrainerCallback):
     """Keeps the untrained model's validation loss: in the run (for resumes) and, if given, in a file
     shared by the runs of a sweep, so it is computed once per sweep rather than once per (α, seed).
@@ -180,14 +314,26 @@ class _BaseLoss(TrainerCallback):
     calling ``evaluate()`` before ``train()``: an evaluation first marks the model as prepared by
     accelerate, which then never wraps it in DistributedDataParallel — under a launcher every rank
     would train its own copy, silently.
+
+    That evaluation draws from the random generators (its data loader seeds itself from torch's), and
+    a rerun that finds the loss cached skips it: the generators are put back as they were before it,
+    so the first step sees the same random state either way and the run ends with the same weights.
     """
 
     def __init__(self, known: float | None, output: Path, shared: Path | None, key: str, main: bool) -> None:
         self.loss, self.output, self.shared, self.key, self.main = known, output, shared, key, main
+        self._before_start_eval: dict | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 (transformers' signature)
+        if args.eval_on_start:
+            self._before_start_eval = _random_state()
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001 (transformers' signature)
         from xlr_bench.core.atomic import write_json
 
+        if self._before_start_eval is not None and state.global_step == 0:
+            _set_random_state(self._before_start_eval)
+            self._before_start_eval = None
         if self.loss is not None or state.global_step != 0 or not metrics or "eval_loss" not in metrics:
             return
         self.loss = metrics["eval_loss"]
@@ -205,13 +351,13 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     the untrained model's validation loss (the sweep passes one), instead of each computing it.
     """
     import torch
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from transformers.trainer_callback import ProgressCallback
 
     from xlr_bench.core.atomic import write_json
-    from xlr_bench.models.encoder import TRAINING_RECORD, resolve_source, weights_hash
+    from xlr_bench.models.encoder import TRAINING_RECORD, load_checkpoint, resolve_source, weights_hash
     from xlr_bench.training import distributed
     from xlr_bench.training.progress import ReadableProgress
 
@@ -234,23 +380,44 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     definition, target = resolve_source(config.base)
     base_hash = weights_hash(Path(target)) if Path(target).is_dir() else target
     base_key = _validation_key(config, base_hash, data.checksums, world_size)
+    inputs = {"data_checksums": data.checksums, "base_model_hash": base_hash}
+
+    def inspect_run() -> tuple[str | None, bool, str | None]:
+        """(why not to go on, finished already, last complete checkpoint): decided by rank 0 for all."""
+        try:
+            _check_inputs(output, inputs)
+            if (output / TRAINING_RECORD).is_file():  # the record is written last
+                return None, True, None
+            last = _last_complete_checkpoint(output / "checkpoints")
+            if last and not _finished_state(last):
+                _check_resumable(last, world_size)
+            return None, False, last
+        except XLRBenchError as exc:
+            return str(exc), False, None
+
+    refusal, done, last = world.from_main(inspect_run)
+    if refusal:
+        raise XLRBenchError(refusal)
+    if done:  # re-saving a finished run's model would only risk it
+        logging.getLogger(__name__).info("%s is a finished run; nothing to do.", output)
+        return output
     # Rank 0 reads the files and tells the others, so that all ranks take the same path.
     known_base_loss = world.from_main(lambda: _known_base_loss(output, shared_base_loss, base_key))
-    last = world.from_main(lambda: _last_complete_checkpoint(output / "checkpoints"))
     finished = _finished_state(last)
     # A run killed after its last checkpoint but before its record is complete: take the weights the
     # trainer would have ended with (the best checkpoint) instead of resuming, which trains a step too many.
-    model = SentenceTransformer(target, device=None)
+    model = load_checkpoint(target, definition.name)
     # --max-length bounds training cost only: the checkpoint is scored with the base model's length,
     # so a difference to the base (or between runs) is never a truncation artefact.
     scoring_length = model.max_seq_length
     if finished:
-        model = SentenceTransformer(str(_best_checkpoint(last, finished)), device=None)
+        model = load_checkpoint(str(_best_checkpoint(last, finished)), definition.name)
     model.max_seq_length = config.max_length
     prompts = dict(definition.prompts) or dict(model.prompts or {})
     output.mkdir(parents=True, exist_ok=True)
     if world.main:
         write_json(output / CONFIG_FILE, asdict(config))
+        write_json(output / INPUTS_FILE, inputs)
 
     # Under a launcher, every rank's anchors are scored against all ranks' passages (the paper's batch
     # of 100 can be spread over devices). That keeps the hybrid rule because the sampler gives every
@@ -307,13 +474,20 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     if finished:
         trainer.state = finished
     else:
-        trainer.train(resume_from_checkpoint=last)
+        try:
+            trainer.train(resume_from_checkpoint=last)
+        except RuntimeError as exc:  # torch's writer on a full disk: "unexpected pos ..."
+            if "unexpected pos" not in str(exc) and "PytorchStreamWriter" not in str(exc):
+                raise
+            raise XLRBenchError(f"Writing a checkpoint under {output} failed ({str(exc).splitlines()[0]}); is the "
+                                "disk full? Free space and run the same command again: it resumes from the last "
+                                "complete checkpoint.") from exc
     model.max_seq_length = scoring_length
     digests = world.gather(final_weights.digest)  # also waits until every rank has logged its last batch
     if not world.main:
         world.barrier()  # the command ends when rank 0 has written the model and the record
         return output
-    model.save(str(output))
+    _save_final(model, output)
     record = {
         "alpha": config.alpha,
         "seed": config.seed,
