@@ -101,3 +101,55 @@ def test_identical_ids_can_be_ignored():
                           ignore_identical_ids=True)
     assert kept.relevant_ranks["d0"].tolist() == [1, 2]
     assert dropped.relevant_ranks["d0"].tolist() == [1] and "d0" not in dropped.run["d0"]
+
+
+def _sorted_ranking(query_ids, query_emb, corpus_ids, corpus_emb, qrels, *, top_k, block_size=256,
+                    ignore_identical_ids=False):
+    """The full stable sort that ``rank_corpus`` used to run (and whose numbers it must keep).
+
+    Scores are computed in the same query blocks: a matmul's last bits depend on its shape.
+    """
+    q, c = torch.as_tensor(np.asarray(query_emb)), torch.as_tensor(np.asarray(corpus_emb))
+    scores = torch.cat([cosine(q[i : i + block_size], c) for i in range(0, len(q), block_size)]).float()
+    position = {d: i for i, d in enumerate(corpus_ids)}
+    ranks, run = {}, {}
+    for row, qid in enumerate(query_ids):
+        if ignore_identical_ids and qid in position:
+            scores[row, position[qid]] = float("-inf")
+        order = torch.sort(scores[row], descending=True, stable=True).indices
+        rank_of = torch.empty_like(order)
+        rank_of[order] = torch.arange(1, len(order) + 1)
+        rel = [position[d] for d, g in qrels.get(qid, {}).items()
+               if g > 0 and d in position and not (ignore_identical_ids and d == qid)]
+        ranks[qid] = np.sort(rank_of[rel].numpy())
+        top = order[:top_k]
+        run[qid] = {corpus_ids[j]: s for j, s in zip(top.tolist(), scores[row, top].tolist()) if s != float("-inf")}
+    return ranks, run
+
+
+def _assert_same_ranking(ranking, ranks, run):
+    assert ranking.relevant_ranks.keys() == ranks.keys()
+    for qid in ranks:
+        assert ranking.relevant_ranks[qid].tolist() == ranks[qid].tolist(), qid
+        assert list(ranking.run[qid].items()) == list(run[qid].items()), qid  # same docs, scores, order
+
+
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_counting_ranks_and_partial_top_k_equal_the_full_stable_sort(pooled_slice, decimals):
+    """Real XQuAD-R embeddings; rounded to 1 decimal, most scores tie, across the top-k boundary too."""
+    qids, q_emb, ids, c_emb, qrels, _ = pooled_slice
+    if decimals is not None:
+        q_emb, c_emb = np.round(q_emb, decimals), np.round(c_emb, decimals)
+    for top_k, block in [(100, 64), (20, 7), (len(ids) + 5, 256)]:
+        ranking = rank_corpus(qids, q_emb, ids, c_emb, qrels, top_k=top_k, block_size=block)
+        _assert_same_ranking(ranking, *_sorted_ranking(qids, q_emb, ids, c_emb, qrels, top_k=top_k, block_size=block))
+
+
+def test_counting_ranks_equal_the_sort_with_identical_ids_ignored(pooled_slice):
+    qids, q_emb, ids, c_emb, _, _ = pooled_slice
+    # queries that are corpus documents (as in mteb's ignore_identical_ids tasks), ranked against the rest
+    doc_ids, doc_emb = ids[:300], np.round(c_emb[:300], 1)
+    qrels = {d: {doc_ids[(i + 1) % 300]: 1, d: 1} for i, d in enumerate(doc_ids[:40])}
+    ranking = rank_corpus(doc_ids[:40], doc_emb[:40], doc_ids, doc_emb, qrels, top_k=10, ignore_identical_ids=True)
+    _assert_same_ranking(ranking, *_sorted_ranking(doc_ids[:40], doc_emb[:40], doc_ids, doc_emb, qrels, top_k=10,
+                                                   ignore_identical_ids=True))
