@@ -10,7 +10,7 @@ query, the 1-based rank of each relevant candidate plus the top-k run that mteb'
 Ties are broken by corpus order (a candidate earlier in the corpus ranks first), which is what a
 stable descending sort does; it only matters for exactly equal scores. No row is sorted in full:
 a relevant candidate's rank is one plus the number of candidates that beat it (a higher score, or
-an equal score earlier in the corpus), and the top-k is a partial selection (``torch.topk``) whose
+an equal score earlier in the corpus), and the top-k is a partial selection (``np.partition``) whose
 boundary ties are resolved in corpus order — the same numbers as a stable sort, at a fraction of
 its cost on 13k-candidate rows (``tests/test_metrics.py`` holds the sort as the reference).
 """
@@ -68,13 +68,13 @@ def rank_corpus(
     run: dict[str, dict[str, float]] = {}
     for start in range(0, len(query_ids), block_size):
         block_ids = query_ids[start : start + block_size]
-        scores = torch.as_tensor(similarity(q[start : start + block_size], c)).float()
+        scores = torch.as_tensor(similarity(q[start : start + block_size], c)).float().numpy()
         if ignore_identical_ids:
             for row, qid in enumerate(block_ids):
                 if qid in position:
                     scores[row, position[qid]] = float("-inf")
         top_idx = top_k_in_corpus_order(scores, k)
-        top_scores = scores.gather(1, top_idx)
+        top_scores = np.take_along_axis(scores, top_idx, axis=1)
         for qid, idx, val in zip(block_ids, top_idx.tolist(), top_scores.tolist()):
             run[qid] = {corpus_ids[j]: s for j, s in zip(idx, val) if s != float("-inf")}
         block_relevant = relevant[start : start + block_size]
@@ -84,28 +84,28 @@ def rank_corpus(
     return Ranking(relevant_ranks=ranks, run=run)
 
 
-def top_k_in_corpus_order(scores: torch.Tensor, k: int) -> torch.Tensor:
+def top_k_in_corpus_order(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of each row's ``k`` best scores, best first, equal scores in corpus order.
 
-    ``torch.topk`` finds the k-th best value of each row; every score above it is in, and of the
-    scores equal to it the earliest columns fill the remaining places, so the set and the order
-    are those of the first k entries of a stable descending sort.
+    A partial selection (``np.partition``) finds the k-th best value of each row; every score
+    above it is in, and of the scores equal to it the earliest columns fill the remaining places,
+    so the set and the order are those of the first k entries of a stable descending sort.
     """
+    n_rows, n_cols = scores.shape
     if k == 0:
-        return torch.empty((scores.shape[0], 0), dtype=torch.long)
-    threshold = torch.topk(scores, k, dim=1, sorted=False).values.min(dim=1, keepdim=True).values
+        return np.empty((n_rows, 0), dtype=np.int64)
+    threshold = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k : n_cols - k + 1]
     candidates = scores >= threshold
-    if bool((candidates.sum(dim=1) == k).all()):  # no tie across the boundary: exactly k per row
-        idx = candidates.nonzero()[:, 1].view(-1, k)  # nonzero walks each row in column order
+    if (np.count_nonzero(candidates, axis=1) == k).all():  # no tie across the boundary: k per row
+        idx = np.nonzero(candidates)[1].reshape(n_rows, k)  # nonzero walks each row in column order
     else:
-        rows = [row.nonzero()[:, 0] for row in candidates]
-        idx = torch.stack([torch.cat([r[scores[i, r] > threshold[i]], r[scores[i, r] == threshold[i]]])[:k]
-                           for i, r in enumerate(rows)]).sort(dim=1).values
-    order = torch.sort(scores.gather(1, idx), dim=1, descending=True, stable=True).indices
-    return idx.gather(1, order)
+        idx = np.stack([np.sort(np.concatenate([np.flatnonzero(row > t), np.flatnonzero(row == t)])[:k])
+                        for row, t in zip(scores, threshold[:, 0])])
+    order = np.argsort(-np.take_along_axis(scores, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)
 
 
-def ranks_in_corpus_order(scores: torch.Tensor, relevant: Sequence[Sequence[int]]) -> np.ndarray:
+def ranks_in_corpus_order(scores: np.ndarray, relevant: Sequence[Sequence[int]]) -> np.ndarray:
     """1-based rank of each listed column in its row, as a stable descending sort would give it.
 
     Row ``i`` counts, for each column ``j`` in ``relevant[i]``, the scores above ``scores[i, j]``
@@ -113,17 +113,16 @@ def ranks_in_corpus_order(scores: torch.Tensor, relevant: Sequence[Sequence[int]
     row's first ``len(relevant[i])`` entries are its ranks (in the list's order), the rest padding.
     """
     width = max((len(r) for r in relevant), default=0)
-    if width == 0:
-        return np.zeros((len(relevant), 0), dtype=np.int64)
-    columns = torch.tensor([list(r) + [r[0] if r else 0] * (width - len(r)) for r in relevant], dtype=torch.long)
-    position = torch.arange(scores.shape[1])
-    counts = torch.empty_like(columns)
+    columns = np.array([list(r) + [r[0] if r else 0] * (width - len(r)) for r in relevant], dtype=np.int64)
+    ranks = np.ones((len(relevant), width), dtype=np.int64)
     for slot in range(width):  # one pass over the block per relevant slot (≤ 11 for XQuAD-R)
-        column = columns[:, slot : slot + 1]
-        value = scores.gather(1, column)
-        ahead = (scores > value) | ((scores == value) & (position < column))
-        counts[:, slot] = ahead.sum(dim=1)
-    return (counts + 1).numpy()
+        value = np.take_along_axis(scores, columns[:, slot : slot + 1], axis=1)
+        above = np.count_nonzero(scores > value, axis=1)
+        ties = np.count_nonzero(scores >= value, axis=1) - above - 1  # equal scores other than itself
+        for row in np.flatnonzero(ties):  # rare: only equal scores in earlier columns rank ahead
+            above[row] += np.count_nonzero(scores[row, : columns[row, slot]] == value[row, 0])
+        ranks[:, slot] += above
+    return ranks
 
 
 def average_precision(ranks: np.ndarray, cutoff: int | None = None) -> float:
