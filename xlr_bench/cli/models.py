@@ -16,17 +16,20 @@ import click
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default="fp32", show_default=True,
               help="Encoding precision (recorded in the results); see benchmarks/README.md for speed and agreement.")
+@click.option("--backend", type=click.Choice(["torch", "openvino"]), default=None,
+              help="Encoding backend (recorded in the results; default: the model definition's, else torch). "
+                   "openvino runs on CPU and needs xlr-bench[openvino].")
 @click.option("--device", default=None, help="cpu, cuda, ... (default: cuda if available).")
 @click.option("--overwrite", is_flag=True, help="Recompute tasks already in --output.")
 def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path, batch_size: int,
-                 precision: str, device: str | None, overwrite: bool) -> None:
+                 precision: str, backend: str | None, device: str | None, overwrite: bool) -> None:
     """Score MODEL (a definition name, checkpoint directory or hub id) and write mteb results."""
     from xlr_bench.models.encoder import XLREncoder
     from xlr_bench.evaluation import evaluate, select_tasks
     from xlr_bench.results.cache import results_root
 
     select_tasks(task_names.split(","), subsets.split(",") if subsets else None)  # fail fast on typos
-    encoder = XLREncoder(model, device=device, precision=precision)
+    encoder = XLREncoder(model, device=device, precision=precision, backend=backend)
     result = evaluate(encoder, task_names.split(","), output, subsets=subsets.split(",") if subsets else None,
                       batch_size=batch_size, overwrite=overwrite)
     meta = encoder.mteb_model_meta

@@ -43,6 +43,8 @@ def _floats(text: str) -> list[float]:
 @click.option("--lr", "learning_rate", type=float, default=_T.learning_rate, show_default=True)
 @click.option("--eval-batch-size", type=int, default=_S.eval_batch_size, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=_S.precision, show_default=True)
+@click.option("--backend", type=click.Choice(["torch", "openvino"]), default=_S.backend, show_default=True,
+              help="Encoding backend of the evaluations (openvino: CPU, needs xlr-bench[openvino]).")
 @click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training.")
 @click.option("--sweep-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/sweep"), show_default=True)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True)
@@ -51,7 +53,7 @@ def _floats(text: str) -> list[float]:
 @click.option("--quick", is_flag=True, help="Minutes-long preset (the README's main job); explicit options still win.")
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
-              learning_rate: float, eval_batch_size: int, precision: str, bf16_train: bool, sweep_dir: Path,
+              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, sweep_dir: Path,
               results_dir: Path, report_dir: Path | None, quick: bool) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
     from click.core import ParameterSource
@@ -73,7 +75,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         base=base, ratios=_floats(ratios), seeds=[int(s) for s in seeds.split(",")],
         replicate_ratios=_floats(replicate_ratios) if replicate_ratios else None,
         tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
-        eval_batch_size=eval_batch_size, precision=precision,
+        eval_batch_size=eval_batch_size, precision=precision, backend=backend,
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
                           max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train),
     )

@@ -24,7 +24,7 @@ from xlr_bench.core.paths import BUILTIN_DEFINITIONS, user_definitions_dir
 MODELS_ENV = "XLR_BENCH_MODELS"
 _NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
 _FIELDS = {"name", "base_model", "alpha", "training_data", "seed", "steps", "pooling", "max_length",
-           "license", "reference", "release_date", "languages", "checkpoint", "prompts"}
+           "license", "reference", "release_date", "languages", "checkpoint", "prompts", "backend"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ModelDefinition:
     release_date: str | None = None
     languages: list[str] | None = None
     prompts: dict[str, str] = field(default_factory=dict)
+    backend: str = "torch"  # encoding backend: "torch" or "openvino" (CPU), see models/encoder.py
     path: Path | None = None
 
     @property
@@ -83,6 +84,8 @@ def parse_definition(path: Path) -> ModelDefinition:
     alpha = raw.get("alpha")
     if alpha is not None and not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
         raise XLRBenchError(f"{path}: field 'alpha' must be a number in [0, 1] (got {alpha!r}).")
+    if raw.get("backend", "torch") not in ("torch", "openvino"):
+        raise XLRBenchError(f"{path}: field 'backend' must be \"torch\" or \"openvino\" (got {raw['backend']!r}).")
     if "directory" in ckpt:
         ckpt = {"directory": str((path.parent / ckpt["directory"]).resolve())}
     return ModelDefinition(**{**{k: v for k, v in raw.items() if k != "checkpoint"}, "checkpoint": dict(ckpt), "path": path})
@@ -133,6 +136,8 @@ def write_definition(definition: ModelDefinition, folder: Path) -> Path:
         value = getattr(definition, key)
         if value is not None:
             lines.append(f"{key} = {_toml(value)}")
+    if definition.backend != "torch":
+        lines.append(f"backend = {_toml(definition.backend)}")
     checkpoint = dict(definition.checkpoint)
     if "directory" in checkpoint:
         checkpoint["directory"] = _portable(Path(checkpoint["directory"]), folder)

@@ -30,6 +30,7 @@ from xlr_bench.definitions.models import ModelDefinition, find_definition, load_
 TRAINING_RECORD = "xlr_bench_training.json"
 TRAINING_CONFIG = "xlr_bench_train_config.json"  # written when a run starts (training.trainer.CONFIG_FILE)
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+BACKENDS = ("torch", "openvino")
 _WEIGHT_FILES = ("*.safetensors", "*.bin")
 
 
@@ -174,9 +175,18 @@ def registry_meta(definition: ModelDefinition) -> ModelMeta:
     )
 
 
-def build_model_meta(definition: ModelDefinition, model: Any, revision: str, precision: str) -> ModelMeta:
+def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
+    """What the results record of how embeddings were computed (nothing for the default fp32 torch)."""
+    settings = {"precision": precision} if precision != "fp32" else {}
+    if backend != "torch":
+        settings |= {"backend": backend, "precision": precision}
+    return settings or None
+
+
+def build_model_meta(definition: ModelDefinition, model: Any, revision: str, precision: str,
+                     backend: str = "torch", n_params: int | None = None) -> ModelMeta:
     """mteb metadata of a loaded checkpoint; the loader kwargs hold a name, never a path."""
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = n_params if n_params is not None else sum(p.numel() for p in model.parameters())
     return ModelMeta(
         loader=load_xlr_encoder,
         loader_kwargs={},
@@ -198,7 +208,7 @@ def build_model_meta(definition: ModelDefinition, model: Any, revision: str, pre
         use_instructions=False,
         training_datasets=_training_task_names(definition.training_data) or None,
         adapted_from=definition.base_model if definition.alpha is not None else None,
-        experiment_kwargs={"precision": precision} if precision != "fp32" else None,
+        experiment_kwargs=experiment_settings(precision, backend),
     )
 
 
@@ -207,15 +217,28 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
 
     ``precision``: ``fp32`` (default; the published figures), ``bf16`` (autocast on CPU, bf16
     weights on GPU), ``fp16`` (GPU only) or ``int8`` (CPU: ``torch.ao`` dynamic quantisation of the
-    linear layers). ``benchmarks/bench_precision.py`` measures speed and agreement of each.
+    linear layers). ``backend``: ``torch`` (default) or ``openvino`` (CPU; fp32 or bf16, see
+    :mod:`xlr_bench.models.openvino_backend`); a model definition may name its backend.
+    ``benchmarks/bench_precision.py`` measures speed and agreement of each.
     """
 
-    def __init__(self, source: str, *, device: str | None = None, precision: str = "fp32", **_: Any) -> None:
+    def __init__(self, source: str, *, device: str | None = None, precision: str = "fp32",
+                 backend: str | None = None, **_: Any) -> None:
         if precision not in PRECISIONS:
             raise XLRBenchError(f"Unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
         definition, target = resolve_source(source)
+        backend = backend or definition.backend
+        if backend not in BACKENDS:
+            raise XLRBenchError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
         model = _load_sentence_transformer(target, definition, device)
+        n_params = sum(p.numel() for p in model.parameters())
+        local = Path(target).is_dir()
+        revision = weights_hash(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
         on_gpu = model.device.type == "cuda"
+        if backend == "openvino":
+            if on_gpu:
+                raise XLRBenchError("The openvino backend runs on CPU; on a GPU use --backend torch.")
+            precision = _use_openvino(model, revision if local else None, precision)
         if precision == "fp16" and not on_gpu:
             raise XLRBenchError("fp16 needs a GPU; on CPU use bf16 or fp32.")
         if precision == "int8":
@@ -224,15 +247,13 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         elif on_gpu and precision != "fp32":
             model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
-        self.precision = precision
-        self._autocast = precision == "bf16" and not on_gpu
+        self.precision, self.backend = precision, backend
+        self._autocast = precision == "bf16" and not on_gpu and backend == "torch"
         with warnings.catch_warnings():  # mteb 2.26 calls a method sentence-transformers 6 renamed: not the user's business
             warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*", category=FutureWarning)
             super().__init__(model)  # mteb reads the query/document prompts set on the model above
-        local = Path(target).is_dir()
-        revision = weights_hash(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
         self.definition = definition
-        self.mteb_model_meta = build_model_meta(definition, model, revision, precision)
+        self.mteb_model_meta = build_model_meta(definition, model, revision, precision, backend, n_params)
 
     def encode(self, inputs: Any, **kwargs: Any) -> Any:
         context = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()
@@ -247,6 +268,23 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
                                 f"{len(values)} texts; its weights are broken (or overflow at precision "
                                 f"{self.precision}). No result is written.")
         return embeddings
+
+
+def _use_openvino(model: Any, weights_revision: str | None, precision: str) -> str:
+    """Swap the pipeline's transformer for its compiled OpenVINO export; returns the precision it runs in.
+
+    The export is keyed by the checkpoint's weights hash (``weights_revision`` for a local
+    checkpoint; for a hub model a hash of the loaded tensors, since a hub revision name may move).
+    """
+    from xlr_bench.models.openvino_backend import openvino_transformer, state_dict_hash
+
+    transformer = model[0]
+    key = weights_revision or state_dict_hash(transformer.model)
+    features = model.preprocess(["a"])  # the tensors the tokenizer hands the transformer
+    names = tuple(n for n in ("input_ids", "attention_mask", "token_type_ids") if n in features)
+    compiled, effective = openvino_transformer(transformer.model, names, key, precision, torch.get_num_threads())
+    transformer.model = compiled
+    return effective
 
 
 def load_xlr_encoder(name: str, revision: str | None = None, device: str | None = None, **kwargs: Any) -> XLREncoder:

@@ -166,7 +166,9 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
             runs.runs[run.key] = run
             runs.revisions.append(run.key)
             runs.training_tasks |= set(meta.get("training_datasets") or [])
-            runs.precision.add(((meta.get("experiment_kwargs") or {}).get("precision")) or "fp32")
+            settings = meta.get("experiment_kwargs") or {}
+            backend = settings.get("backend") or "torch"  # named where not torch, e.g. "fp32 (openvino)"
+            runs.precision.add((settings.get("precision") or "fp32") + (f" ({backend})" if backend != "torch" else ""))
             if meta.get("max_tokens"):
                 runs.max_tokens.add(int(meta["max_tokens"]))
             for path, result in results:

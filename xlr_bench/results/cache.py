@@ -45,6 +45,7 @@ class AtomicResultCache(ResultCache):
         settings = dict(encode_kwargs or {})
         if isinstance(model_name, ModelMeta):
             settings["precision"] = (model_name.experiment_kwargs or {}).get("precision", "fp32")
+            settings["backend"] = (model_name.experiment_kwargs or {}).get("backend", "torch")
         with tempfile.TemporaryDirectory(dir=self.cache_path, prefix=".staging-") as tmp:
             staging = ResultCache(tmp)
             staged = staging.get_task_result_path(model_name=model_name, model_revision=model_revision,

@@ -35,6 +35,7 @@ class SweepConfig:
     subsets: list[str] | None = None
     eval_batch_size: int = 32
     precision: str = "fp32"
+    backend: str = "torch"  # encoding backend of the evaluations (models/encoder.py)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -62,6 +63,7 @@ def _remember(config: SweepConfig, sweep_dir: Path) -> None:
     current = json.loads(json.dumps(asdict(config)))
     if path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
+        previous.setdefault("backend", "torch")  # sweeps from before the option encoded with torch
         differing = _differences(previous, current)
         if differing:
             raise XLRBenchError(f"{sweep_dir} holds a sweep with another configuration ({'; '.join(differing)}). "
@@ -107,7 +109,7 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
 
     def score(source: str, label: str) -> None:
         started = time.perf_counter()
-        encoder = XLREncoder(source, precision=config.precision)
+        encoder = XLREncoder(source, precision=config.precision, backend=config.backend)
         evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
         _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
 

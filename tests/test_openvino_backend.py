@@ -1,0 +1,85 @@
+"""The OpenVINO encoding backend on a tiny local model: agreement, results metadata, export cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from safetensors.torch import load_file, save_file
+
+from xlr_bench.cli.app import main
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.models.encoder import XLREncoder, weights_hash
+from xlr_bench.results.cache import validate_results
+
+pytest.importorskip("openvino", reason="the openvino extra: pip install -e '.[openvino]'")
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLR_BENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _exports(cache):
+    return sorted(p.name for p in (cache / "openvino").iterdir() if not p.name.startswith("."))
+
+
+def test_openvino_embeddings_agree_with_torch_on_real_text(tiny_model_dir, xquad, cache):
+    texts = [c.sentence for c in xquad.candidates["th"][:40]] + [q.text for q in xquad.questions["de"][:40]]
+    reference = XLREncoder(str(tiny_model_dir)).model.encode(texts, batch_size=16)
+    encoder = XLREncoder(str(tiny_model_dir), backend="openvino")
+    ours = encoder.model.encode(texts, batch_size=16)
+    cosine = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+    assert cosine.min() > 0.99999
+    meta = encoder.mteb_model_meta
+    assert meta.experiment_kwargs == {"backend": "openvino", "precision": "fp32"}
+    assert meta.n_parameters == XLREncoder(str(tiny_model_dir)).mteb_model_meta.n_parameters > 0
+
+
+def test_export_is_cached_by_weights_and_never_reused_for_other_weights(tiny_model_dir, tmp_path, cache):
+    XLREncoder(str(tiny_model_dir), backend="openvino")
+    first = _exports(cache)
+    assert len(first) == 1 and first[0].startswith(weights_hash(tiny_model_dir))
+    xml = cache / "openvino" / first[0] / "model.xml"
+    stamp = xml.stat().st_mtime_ns
+    XLREncoder(str(tiny_model_dir), backend="openvino")  # same weights: the export is read, not redone
+    assert _exports(cache) == first and xml.stat().st_mtime_ns == stamp
+    # other weights (a retrained checkpoint) get their own export, which encodes differently
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model_dir, other)
+    weights = next(other.rglob("model.safetensors"))
+    tensors = load_file(weights)
+    tensors = {k: v * 1.5 if v.ndim == 2 else v for k, v in tensors.items()}
+    save_file(tensors, weights)
+    a = XLREncoder(str(tiny_model_dir), backend="openvino").model.encode(["ein Satz"])
+    b = XLREncoder(str(other), backend="openvino").model.encode(["ein Satz"])
+    assert len(_exports(cache)) == 2 and not np.allclose(a, b, atol=1e-3)
+    torch_b = XLREncoder(str(other)).model.encode(["ein Satz"])
+    np.testing.assert_allclose(b, torch_b, atol=1e-4)
+
+
+def test_evaluate_records_the_backend(tiny_model_dir, tmp_path, cache):
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["evaluate", str(tiny_model_dir), "-t", "XQuADRMonolingualRetrieval",
+                                       "--subsets", "th-th", "-o", str(out), "--backend", "openvino"])
+    assert result.exit_code == 0, result.output
+    experiment = next(out.rglob("experiments/*"))
+    assert json.loads((experiment / "model_meta.json").read_text())["experiment_kwargs"] == {
+        "backend": "openvino", "precision": "fp32"}
+    settings = json.loads((experiment / "run_settings.jsonl").read_text().splitlines()[0])["encode_kwargs"]
+    assert settings["backend"] == "openvino" and settings["precision"] == "fp32"
+    assert validate_results(out)[1] == []
+
+
+def test_missing_openvino_is_one_line_naming_the_install(tiny_model_dir, cache, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
+    with pytest.raises(XLRBenchError, match=r"pip install 'xlr-bench\[openvino\]'"):
+        XLREncoder(str(tiny_model_dir), backend="openvino")
+    result = CliRunner().invoke(main, ["evaluate", str(tiny_model_dir), "-t", "XQuADRMonolingualRetrieval",
+                                       "--subsets", "th-th", "-o", "unused", "--backend", "openvino"])
+    assert result.exit_code == 2 and "not installed" in result.output and "Traceback" not in result.output
