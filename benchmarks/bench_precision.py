@@ -1,5 +1,8 @@
-"""Benchmark: encoding speed and agreement of each precision option of the converted me5-small.
+"""Benchmark: encoding speed and agreement of each backend and precision option of the converted me5-small.
 
+Options are BACKEND-PRECISION: torch-fp32 (the reference, eager), torch-bf16 (CPU autocast),
+torch-int8 (torch.ao dynamic), openvino-fp32, openvino-bf16 (the CPU plugin's bf16 hint; runs in
+fp32 on cores without bf16 units, and the table says which precision ran).
 Side by side in one run on the same texts (XQuAD-R candidates = sentence + paragraph, truncated at
 --max-length tokens; and questions), on this machine's cores:
   texts/s for fp32 eager and each faster option, the ratio to fp32, peak RSS growth,
@@ -8,7 +11,11 @@ Side by side in one run on the same texts (XQuAD-R candidates = sentence + parag
   XQuAD-R (en + de questions against the en + de candidates of the first --articles articles;
   target |delta mAP| <= 0.005).
 
-Run: XLR_BENCH_DATA=../shared/data python benchmarks/bench_precision.py [--articles 12] [--max-length 256]
+With --full-task TASK (e.g. XQuADRSentenceRetrieval) each option also scores that whole task through
+``xlr_bench.evaluation.evaluate`` and the table adds its mAP@20 / mAP / rank distance deltas.
+
+Run: XLR_BENCH_DATA=../shared/data python benchmarks/bench_precision.py [--articles 12] [--max-length 512]
+         [--options torch-fp32,torch-bf16,openvino-fp32,openvino-bf16] [--full-task XQuADRSentenceRetrieval]
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=12)
-    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--options", default="fp32,bf16,int8")
+    parser.add_argument("--options", default="torch-fp32,torch-bf16,openvino-fp32,openvino-bf16")
+    parser.add_argument("--full-task", default=None, help="also score this whole task per option")
     args = parser.parse_args()
 
     import numpy as np
@@ -48,10 +56,12 @@ def main() -> None:
 
     rows, reference = [], None
     for option in args.options.split(","):
-        encoder = XLREncoder("me5-small", device="cpu", precision=option)
+        backend, precision = option.split("-")
+        encoder = XLREncoder("me5-small", device="cpu", precision=precision, backend=backend)
         st = encoder.model
         st.max_seq_length = args.max_length
-        context = torch.autocast("cpu", dtype=torch.bfloat16) if option == "bf16" else torch.no_grad()
+        autocast = backend == "torch" and precision == "bf16"
+        context = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else torch.no_grad()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with context:
             st.encode(docs[:8], prompt="passage: ")  # warm-up
@@ -68,18 +78,43 @@ def main() -> None:
         metrics = {"map@20": np.mean([average_precision(r, 20) for r in ranks]),
                    "map": np.mean([average_precision(r) for r in ranks]),
                    "rd": np.mean([rank_distance(r) for r in ranks])}
+        if args.full_task:
+            metrics |= {f"task {k}": v for k, v in full_task_scores(encoder, args.full_task, args.batch_size).items()}
+        option = f"{backend}-{encoder.precision}" + (" (asked bf16)" if encoder.precision != precision else "")
         if reference is None:
             reference = (d_emb, q_emb, metrics, doc_rate)
-        cos = torch.nn.functional.cosine_similarity(torch.cat([d_emb, q_emb]), torch.cat(reference[:2])).mean().item()
-        rows.append((option, doc_rate, query_rate, doc_rate / reference[3], cos, metrics, peak_mb))
+        cosines = torch.nn.functional.cosine_similarity(torch.cat([d_emb, q_emb]), torch.cat(reference[:2]))
+        rows.append((option, doc_rate, query_rate, doc_rate / reference[3], cosines, metrics, peak_mb))
         del encoder, st
 
-    print(f"{'option':7} {'cand/s':>7} {'query/s':>8} {'x fp32':>7} {'cosine':>8} {'mAP@20':>7} {'dmAP@20':>8} "
-          f"{'mAP':>7} {'dmAP':>7} {'RD':>6} {'dRD':>6} {'peak+MB':>8}")
+    print(f"{'option':22} {'cand/s':>7} {'query/s':>8} {'x fp32':>7} {'mean cos':>9} {'min cos':>8} {'mAP@20':>7} "
+          f"{'dmAP@20':>8} {'mAP':>7} {'dmAP':>7} {'RD':>6} {'dRD':>6} {'peak+MB':>8}")
     ref = reference[2]
     for option, dr, qr, ratio, cos, m, peak in rows:
-        print(f"{option:7} {dr:7.1f} {qr:8.1f} {ratio:7.2f} {cos:8.5f} {m['map@20']:7.4f} {m['map@20'] - ref['map@20']:+8.4f} "
-              f"{m['map']:7.4f} {m['map'] - ref['map']:+7.4f} {m['rd']:6.2f} {m['rd'] - ref['rd']:+6.2f} {peak:8.0f}")
+        print(f"{option:22} {dr:7.1f} {qr:8.1f} {ratio:7.2f} {cos.mean().item():9.6f} {cos.min().item():8.5f} "
+              f"{m['map@20']:7.4f} {m['map@20'] - ref['map@20']:+8.4f} {m['map']:7.4f} {m['map'] - ref['map']:+7.4f} "
+              f"{m['rd']:6.2f} {m['rd'] - ref['rd']:+6.2f} {peak:8.0f}")
+    if args.full_task:
+        print(f"\n{args.full_task} (all subsets; means over subsets):")
+        for option, *_, m, _ in rows:
+            print(f"{option:22} mAP@20 {m['task map_at_20']:.4f} ({m['task map_at_20'] - ref['task map_at_20']:+.4f})  "
+                  f"mAP {m['task map']:.4f} ({m['task map'] - ref['task map']:+.4f})  "
+                  f"RD {m['task rank_distance']:.1f} ({m['task rank_distance'] - ref['task rank_distance']:+.1f})")
+
+
+def full_task_scores(encoder, task: str, batch_size: int) -> dict[str, float]:
+    """Mean over subsets of mAP@20, mAP and rank distance of ``task``, scored into a throwaway folder."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from xlr_bench.evaluation import evaluate
+
+    with tempfile.TemporaryDirectory() as out:
+        result = evaluate(encoder, [task], Path(out), batch_size=batch_size).task_results[0]
+    scores = [s for split in result.scores.values() for s in split]
+    return {k: float(np.mean([s.get(k, np.nan) for s in scores])) for k in ("map_at_20", "map", "rank_distance")}
 
 
 if __name__ == "__main__":
