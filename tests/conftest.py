@@ -55,3 +55,22 @@ def tiny_st(tiny_model_dir):
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(tiny_model_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def small_pairs_file(tmp_path_factory, data_dir) -> Path:
+    """200 MLQA-R questions in de/en/es with every language pair (monolingual and cross-lingual rows),
+    as a training JSONL: small enough for each process of a multi-process test to load in a blink."""
+    import json
+
+    from xlr_bench.training.pairs import lareqa_pairs
+
+    pairs = [p for p in lareqa_pairs("mlqa-r").pairs if {p.lang_q, p.lang_p} <= {"de", "en", "es"}]
+    keep = set(sorted({p.group for p in pairs})[:200])
+    path = tmp_path_factory.mktemp("pairs") / "pairs.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for p in pairs:
+            if p.group in keep:
+                handle.write(json.dumps({"id": p.group.split(":", 1)[1], "lang_q": p.lang_q, "question": p.question,
+                                         "lang_p": p.lang_p, "passage": p.passage[:300]}) + "\n")
+    return path

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from xlr_bench.training.pairs import jsonl_pairs, lareqa_pairs
+from xlr_bench.training.pairs import jsonl_pairs
 from xlr_bench.training.trainer import split_validation
 
 ENTRY = str(Path(__file__).with_name("launch_entry.py"))
@@ -34,20 +34,6 @@ def _accelerate() -> list[str]:
         port = probe.getsockname()[1]
     return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port)]
-
-
-@pytest.fixture(scope="module")
-def pairs_file(tmp_path_factory, data_dir) -> Path:
-    """200 MLQA-R questions in de/en/es, every language pair: monolingual and cross-lingual rows."""
-    pairs = [p for p in lareqa_pairs("mlqa-r").pairs if {p.lang_q, p.lang_p} <= {"de", "en", "es"}]
-    keep = set(sorted({p.group for p in pairs})[:200])
-    path = tmp_path_factory.mktemp("pairs") / "pairs.jsonl"
-    with path.open("w", encoding="utf-8") as handle:
-        for p in pairs:
-            if p.group in keep:
-                handle.write(json.dumps({"id": p.group.split(":", 1)[1], "lang_q": p.lang_q, "question": p.question,
-                                         "lang_p": p.lang_p, "passage": p.passage[:300]}) + "\n")
-    return path
 
 
 def _launch(launcher: list[str], output: Path, pairs: Path, model: Path, **env: str) -> subprocess.CompletedProcess:
@@ -68,20 +54,20 @@ def _batches(run: Path, rank: int) -> dict[int, list[int]]:
 
 
 @pytest.fixture(scope="module")
-def torchrun_run(tmp_path_factory, pairs_file, tiny_model_dir):
+def torchrun_run(tmp_path_factory, small_pairs_file, tiny_model_dir):
     root = tmp_path_factory.mktemp("torchrun")
     (root / "writes").mkdir()
-    done = _launch(TORCHRUN, root / "run", pairs_file, tiny_model_dir, XLR_TEST_WRITES=str(root / "writes"))
+    done = _launch(TORCHRUN, root / "run", small_pairs_file, tiny_model_dir, XLR_TEST_WRITES=str(root / "writes"))
     assert done.returncode == 0, done.stderr[-3000:]
     return root
 
 
-def test_two_ranks_share_batch_type_and_language_and_hold_disjoint_questions(torchrun_run, pairs_file):
+def test_two_ranks_share_batch_type_and_language_and_hold_disjoint_questions(torchrun_run, small_pairs_file):
     run = torchrun_run / "run"
     record = _record(run)
     assert record["steps"] == 6 and record["world_size"] == 2
     # The rows the records index are the training split of the file (the trainer's own split).
-    train_pairs, _ = split_validation(jsonl_pairs(pairs_file).pairs, 0.02)
+    train_pairs, _ = split_validation(jsonl_pairs(small_pairs_file).pairs, 0.02)
     ranks = [_batches(run, 0), _batches(run, 1)]
     kinds = []
     for step in range(1, 7):
@@ -117,15 +103,15 @@ def test_files_are_written_once_by_rank_zero(torchrun_run):
     assert not writes[1].exists(), f"rank 1 wrote {writes[1].read_text()}"
 
 
-def test_accelerate_run_killed_midway_resumes_to_the_uninterrupted_weights(torchrun_run, pairs_file, tiny_model_dir,
+def test_accelerate_run_killed_midway_resumes_to_the_uninterrupted_weights(torchrun_run, small_pairs_file, tiny_model_dir,
                                                                           tmp_path):
     launcher = _accelerate()
     run = tmp_path / "run"
-    killed = _launch(launcher, run, pairs_file, tiny_model_dir, XLR_TEST_KILL_AT_STEP="4")
+    killed = _launch(launcher, run, small_pairs_file, tiny_model_dir, XLR_TEST_KILL_AT_STEP="4")
     assert killed.returncode != 0
     assert (run / "checkpoints" / "checkpoint-3" / "trainer_state.json").is_file()
     assert not (run / "xlr_bench_training.json").exists()
-    resumed = _launch(launcher, run, pairs_file, tiny_model_dir)
+    resumed = _launch(launcher, run, small_pairs_file, tiny_model_dir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     record, reference = _record(run), _record(torchrun_run / "run")
     assert record["resumed_from_step"] == 3 and record["steps"] == 6
@@ -138,8 +124,8 @@ def test_accelerate_run_killed_midway_resumes_to_the_uninterrupted_weights(torch
         np.testing.assert_allclose(a[key], b[key], atol=1e-6, err_msg=key)
 
 
-def test_ranks_that_disagree_on_the_configuration_are_refused(pairs_file, tiny_model_dir, tmp_path):
-    done = _launch(TORCHRUN, tmp_path / "run", pairs_file, tiny_model_dir, XLR_TEST_SEED_PER_RANK="1")
+def test_ranks_that_disagree_on_the_configuration_are_refused(small_pairs_file, tiny_model_dir, tmp_path):
+    done = _launch(TORCHRUN, tmp_path / "run", small_pairs_file, tiny_model_dir, XLR_TEST_SEED_PER_RANK="1")
     assert done.returncode != 0
     assert "error: The ranks of this launch disagree on the configuration: seed is 42 on rank 0 but 43 on rank 1" \
         in done.stderr

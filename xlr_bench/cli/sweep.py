@@ -21,6 +21,40 @@ QUICK = {
 }
 
 
+def _executor_options(f):
+    """The options that say where the sweep's jobs run (see xlr_bench.training.executors)."""
+    options = [
+        click.option("--executor", type=click.Choice(["serial", "local", "slurm"]), default=None,
+                     help="serial: in this process (default); local: parallel processes; slurm: one Slurm job per "
+                          "(α, seed) — both through submitit."),
+        click.option("--max-parallel", type=int, default=None, help="Jobs at once (local default: 2; Slurm: all)."),
+        click.option("--executor-config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="TOML file: executor, max_parallel, [slurm] partition, gpus_per_job, time, cpus_per_job, "
+                          "mem, account, qos, constraint, [slurm.extra]. Options given here win."),
+        click.option("--slurm-partition", default=None),
+        click.option("--slurm-gpus-per-job", type=int, default=None),
+        click.option("--slurm-time", type=int, default=None, help="Minutes per job (default 1440)."),
+        click.option("--slurm-cpus-per-job", type=int, default=None),
+        click.option("--slurm-mem", default=None, help="Memory per job, e.g. 32G."),
+        click.option("--slurm-account", default=None),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _executor_from_cli(values: dict):
+    """ExecutorOptions from the command line over the --executor-config file."""
+    from xlr_bench.training.executors import ExecutorOptions, load_executor_config
+
+    config_file = values.get("executor_config")
+    raw = load_executor_config(config_file) if config_file else {}
+    slurm = dict(raw.get("slurm", {}))
+    slurm.update({k.removeprefix("slurm_"): v for k, v in values.items() if k.startswith("slurm_") and v is not None})
+    return ExecutorOptions(kind=values["executor"] or raw.get("executor", "serial"),
+                           max_parallel=values["max_parallel"] or raw.get("max_parallel"), slurm=slurm)
+
+
 def _floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
@@ -51,15 +85,18 @@ def _floats(text: str) -> list[float]:
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Report folder (default: <sweep-dir>/report).")
 @click.option("--quick", is_flag=True, help="Minutes-long preset (the README's main job); explicit options still win.")
+@_executor_options
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
               learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, sweep_dir: Path,
-              results_dir: Path, report_dir: Path | None, quick: bool) -> None:
+              results_dir: Path, report_dir: Path | None, quick: bool, **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
     from click.core import ParameterSource
 
     from xlr_bench.training.sweep import run_sweep
 
+    executor_options = _executor_from_cli(executor)
+    executor_options.check()
     if quick:
         context = click.get_current_context()
         chosen = {k: v for k, v in QUICK.items() if context.get_parameter_source(k) == ParameterSource.DEFAULT}
@@ -79,7 +116,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
                           max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train),
     )
-    report = run_sweep(config, sweep_dir, results_dir, report_dir)
+    report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options)
     click.echo(f"report: {report}")
 
 

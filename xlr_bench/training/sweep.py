@@ -5,6 +5,11 @@ retrained, an interrupted one resumes from its last trainer checkpoint, and mteb
 skips every task already in ``results/``. A sweep folder remembers its configuration and refuses to
 be continued with another one (mixing would make the report meaningless). Per-phase wall times go
 to ``timings.jsonl`` for the benchmark.
+
+The jobs — the base model's scoring and one training + scoring per (α, seed), :func:`run_job` — run
+one after the other in this process, or through an executor (:mod:`xlr_bench.training.executors`:
+parallel local processes or Slurm); either way they write the same files, and the report is built
+here once every job has finished.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.executors import ExecutorOptions, JobSpec
 from xlr_bench.training.config import TrainConfig
 
 SWEEP_FILE = "sweep.json"
@@ -88,15 +94,63 @@ def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) ->
         handle.write(json.dumps({"phase": phase, "seconds": round(seconds, 2), **extra}) + "\n")
 
 
-def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_dir: Path | None = None) -> Path | None:
-    """Run (or continue) the sweep; returns the report path when ``report_dir`` is given."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+def run_name(alpha: float | None, seed: int | None) -> str:
+    """A job's name: its checkpoint folder in the sweep folder (``a050-s42``), or ``base``."""
+    return "base" if alpha is None else f"a{round(alpha * 100):03d}-s{seed}"
 
-    from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder
-    from xlr_bench.evaluation import evaluate, select_tasks
+
+def _score(config: SweepConfig, source: str, label: str, sweep_dir: Path, results_dir: Path) -> None:
+    from xlr_bench.evaluation import evaluate
+    from xlr_bench.models.encoder import XLREncoder
+
+    started = time.perf_counter()
+    encoder = XLREncoder(source, precision=config.precision, backend=config.backend)
+    evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
+    _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
+
+
+def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str) -> Path:
+    """Train the (α, seed) checkpoint unless its training record says it is done."""
+    from xlr_bench.models.encoder import TRAINING_RECORD
     from xlr_bench.training.trainer import train
+
+    checkpoint = sweep_dir / run_name(alpha, seed)
+    if not (checkpoint / TRAINING_RECORD).is_file():
+        started = time.perf_counter()
+        train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
+              shared_base_loss=sweep_dir / "base_validation_loss.json")
+        _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
+    return checkpoint
+
+
+def run_job(config: SweepConfig, alpha: float | None, seed: int | None, sweep_dir: Path, results_dir: Path,
+            threads: int | None = None) -> str:
+    """One job of the sweep, as an executor runs it: train and score (α, seed), or score the base
+    model (``alpha`` None). ``threads``: torch threads, so that parallel jobs share the cores."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if alpha is None:
+        _score(config, config.base, "base", sweep_dir, results_dir)
+    else:
+        label = f"α={alpha:.2f} seed={seed}"
+        _score(config, str(_train(config, alpha, seed, sweep_dir, label)), label, sweep_dir, results_dir)
+    return run_name(alpha, seed)
+
+
+def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_dir: Path | None = None,
+              executor: ExecutorOptions | None = None) -> Path | None:
+    """Run (or continue) the sweep; returns the report path when ``report_dir`` is given.
+
+    ``executor``: where the jobs run (default: one after the other in this process). It is not part
+    of the sweep's configuration: a sweep started serially may be continued on Slurm, and back.
+    """
+    from xlr_bench.evaluation import select_tasks
     from xlr_bench.training.pairs import check_zero_shot
 
+    executor = executor or ExecutorOptions()
+    executor.check()
     check_ratios(config.ratios)
     select_tasks(config.tasks, config.subsets)  # unknown task or subset: fail before any work
     check_zero_shot(config.train.train_data, config.tasks, config.train.allow_eval_overlap)
@@ -104,33 +158,18 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _remember(config, sweep_dir)
     runs = planned_runs(config)
-    phases = [("base", None, None, "evaluate")] + [p for a, s in runs for p in ((f"α={a:.2f} seed={s}", a, s, "train"),
-                                                                                 (f"α={a:.2f} seed={s}", a, s, "evaluate"))]
+    if executor.kind == "serial":
+        _run_serially(config, runs, sweep_dir, results_dir)
+    else:
+        from rich.console import Console
 
-    def score(source: str, label: str) -> None:
-        started = time.perf_counter()
-        encoder = XLREncoder(source, precision=config.precision, backend=config.backend)
-        evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
-        _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
+        from xlr_bench.models.encoder import resolve_source
+        from xlr_bench.training.executors import dispatch
 
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} phases"),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
-    with Progress(*columns) as progress:
-        bar = progress.add_task("sweep", total=len(phases))
-        for label, alpha, seed, phase in phases:
-            progress.update(bar, description=f"{label}: {phase}")
-            if label == "base":
-                score(config.base, "base")
-            else:
-                checkpoint = sweep_dir / f"a{round(alpha * 100):03d}-s{seed}"
-                if phase == "train" and not (checkpoint / TRAINING_RECORD).is_file():
-                    started = time.perf_counter()
-                    train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
-                          shared_base_loss=sweep_dir / "base_validation_loss.json")
-                    _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
-                elif phase == "evaluate":
-                    score(str(checkpoint), label)
-            progress.advance(bar)
+        resolve_source(config.base)  # the embedded model is converted here once, not by every job at once
+        specs = [JobSpec(run_name(a, s), (config, a, s, sweep_dir.resolve(), Path(results_dir).resolve()))
+                 for a, s in [(None, None), *runs]]
+        dispatch(run_job, specs, executor, sweep_dir, progress=Console(stderr=True).log)
     if report_dir is None:
         return None
     from xlr_bench.report.study import build_report
@@ -139,3 +178,24 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     report = build_report(results_dir, report_dir)
     _log_timing(sweep_dir, "report", time.perf_counter() - started)
     return report
+
+
+def _run_serially(config: SweepConfig, runs: list[tuple[float, int]], sweep_dir: Path, results_dir: Path) -> None:
+    """Every job in this process, phase by phase under one progress bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    phases = [("base", None, None, "evaluate")] + [p for a, s in runs for p in ((f"α={a:.2f} seed={s}", a, s, "train"),
+                                                                                 (f"α={a:.2f} seed={s}", a, s, "evaluate"))]
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} phases"),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+    with Progress(*columns) as progress:
+        bar = progress.add_task("sweep", total=len(phases))
+        for label, alpha, seed, phase in phases:
+            progress.update(bar, description=f"{label}: {phase}")
+            if label == "base":
+                _score(config, config.base, "base", sweep_dir, results_dir)
+            elif phase == "train":
+                _train(config, alpha, seed, sweep_dir, label)
+            else:
+                _score(config, str(sweep_dir / run_name(alpha, seed)), label, sweep_dir, results_dir)
+            progress.advance(bar)
