@@ -6,7 +6,8 @@ process, or an ``sbatch`` job on Slurm), keeps its stdout/stderr and hands back 
 error. What this module adds is the dispatcher around it:
 
 * at most ``max_parallel`` jobs in flight; each local job gets ``cpus // max_parallel`` torch threads,
-  so parallel jobs share the cores instead of fighting over them;
+  so parallel jobs share the cores instead of fighting over them, and on a machine with GPUs one GPU
+  of its own (``CUDA_VISIBLE_DEVICES``; at most as many jobs as GPUs);
 * the sweep folder stays the single source of truth: a job writes only what the serial sweep writes
   (the checkpoint folder, the results folder), and ``status.json`` — written by this dispatcher
   alone — lists every job with its state, job id and log paths. A rerun of the same command skips
@@ -30,6 +31,7 @@ from typing import Any
 
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.devices import GpuPool
 
 EXECUTORS = ("serial", "local", "slurm")
 STATUS_FILE = "status.json"
@@ -118,7 +120,9 @@ def _make_executor(options: ExecutorOptions, folder: Path, jobs: int) -> tuple[A
     """(submitit executor, jobs in flight at most, torch threads per job or None)."""
     submitit = _submitit()
     if options.kind == "local":
-        limit = options.max_parallel or min(2, os.cpu_count() or 1)
+        gpus = _gpu_count()
+        limit = options.max_parallel or (gpus or min(2, os.cpu_count() or 1))
+        limit = min(limit, gpus) if gpus else limit
         executor = submitit.LocalExecutor(folder=str(folder / "%j"))
         executor.update_parameters(timeout_min=7 * 24 * 60)  # submitit's local default (2 min) would kill training
         return executor, limit, max(1, (os.cpu_count() or 1) // limit)
@@ -131,6 +135,12 @@ def _make_executor(options: ExecutorOptions, folder: Path, jobs: int) -> tuple[A
     except ValueError as exc:
         raise XLRBenchError(f"Slurm options refused by submitit: {exc}") from exc
     return executor, options.max_parallel or jobs, None
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _still_running_elsewhere(entry: dict[str, Any], kind: str, folder: Path) -> Any:
@@ -167,6 +177,7 @@ def dispatch(job: Callable[..., Any], specs: Sequence[JobSpec], options: Executo
     if not todo:
         return
     executor, limit, threads = _make_executor(options, folder, len(todo))
+    gpus = GpuPool(_gpu_count() if options.kind == "local" else 0)
     in_flight: dict[str, Any] = {}
     for spec in list(todo):
         running = _still_running_elsewhere({"name": spec.name, **status.get(spec.name, {})}, options.kind, folder)
@@ -189,6 +200,9 @@ def dispatch(job: Callable[..., Any], specs: Sequence[JobSpec], options: Executo
         while todo or in_flight:
             while todo and len(in_flight) < limit:
                 spec = todo.pop(0)
+                gpu = gpus.take(spec.name)
+                if gpu is not None:  # a local job sees one GPU of its own as cuda:0
+                    executor.update_parameters(gpus_per_node=1, visible_gpus=(gpu,))
                 submitted = executor.submit(job, *spec.args, threads)
                 in_flight[spec.name] = submitted
                 record(spec.name, submitted, "running")
@@ -199,6 +213,7 @@ def dispatch(job: Callable[..., Any], specs: Sequence[JobSpec], options: Executo
                 if not submitted.done():
                     continue
                 del in_flight[name]
+                gpus.give_back(name)
                 try:
                     submitted.result()
                 except Exception as exc:  # the job's own error, or submitit's word that it was killed

@@ -350,7 +350,6 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     ``shared_base_loss``: a JSON file where runs sharing base model, data and validation settings keep
     the untrained model's validation loss (the sweep passes one), instead of each computing it.
     """
-    import torch
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
@@ -359,6 +358,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     from xlr_bench.core.atomic import write_json
     from xlr_bench.models.encoder import TRAINING_RECORD, load_checkpoint, resolve_source, weights_hash
     from xlr_bench.training import distributed
+    from xlr_bench.training.devices import trainer_device_arguments
     from xlr_bench.training.progress import ReadableProgress
 
     output = Path(output)
@@ -454,8 +454,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
         metric_for_best_model="eval_loss",
         logging_steps=max(1, min(10, total_steps // 10)),
         report_to="none",
-        bf16=config.bf16,
-        use_cpu=not torch.cuda.is_available(),  # transformers insists on it for bf16 autocast on CPU
+        **trainer_device_arguments(config.bf16),  # CPU or this rank's GPU; bf16 where supported; pinned memory
         dataloader_drop_last=True,
         disable_tqdm=False,
     )

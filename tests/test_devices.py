@@ -1,0 +1,28 @@
+"""Device and precision choices of training, for CPU and (as far as a CPU machine can check) CUDA."""
+
+from __future__ import annotations
+
+import pytest
+from sentence_transformers import SentenceTransformerTrainingArguments
+
+from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.training.devices import GpuPool, trainer_device_arguments
+
+
+def test_training_arguments_follow_the_device(tmp_path):
+    assert trainer_device_arguments(False, cuda=False) == {"use_cpu": True, "bf16": False, "dataloader_pin_memory": False}
+    assert trainer_device_arguments(True, cuda=True, cuda_bf16=True) == {
+        "use_cpu": False, "bf16": True, "dataloader_pin_memory": True}
+    with pytest.raises(XLRBenchError, match="this GPU has no bf16 support"):
+        trainer_device_arguments(True, cuda=True, cuda_bf16=False)
+    # what this machine gets is accepted by the trainer as it is: bf16 autocast on the CPU
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), report_to="none", **trainer_device_arguments(True))
+    assert args.device.type == "cpu" and args.bf16 and not args.dataloader_pin_memory
+
+
+def test_parallel_local_jobs_get_a_gpu_each():
+    pool = GpuPool(2)
+    assert (pool.take("a"), pool.take("b"), pool.take("c")) == (0, 1, None)
+    pool.give_back("a")
+    assert pool.take("c") == 0
+    assert GpuPool(0).take("a") is None

@@ -1,0 +1,51 @@
+"""Which device and precision a training process uses, decided in one place so that the same command
+runs unchanged on a CPU, one GPU, or one GPU per rank under a launcher.
+
+* CPU: transformers needs ``use_cpu`` for bf16 autocast there; pinned memory only costs a warning.
+* CUDA: the trainer's device (each rank's ``LOCAL_RANK`` GPU, set by
+  :func:`xlr_bench.training.distributed.join`), bf16 autocast only where the GPU has bf16 (compute
+  capability 8.0+: A100, H100, ...; a V100 or T4 is refused with a clear message rather than
+  failing inside the first step), and pinned host memory so that batch copies to the GPU overlap.
+* ``--batch-size`` is per device; under a launcher the step's batch is batch size × ranks (the
+  training record states both), and in-batch negatives span all of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlr_bench.core.errors import XLRBenchError
+
+
+def trainer_device_arguments(bf16: bool, cuda: bool | None = None, cuda_bf16: bool | None = None) -> dict[str, Any]:
+    """``SentenceTransformerTrainingArguments`` keywords for this machine (``cuda``/``cuda_bf16``:
+    what torch reports, unless given)."""
+    import torch
+
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    if cuda and bf16:
+        cuda_bf16 = torch.cuda.is_bf16_supported() if cuda_bf16 is None else cuda_bf16
+        if not cuda_bf16:
+            raise XLRBenchError("--bf16: this GPU has no bf16 support (it needs compute capability 8.0 or newer, "
+                                "e.g. A100/H100); train without --bf16 here.")
+    return {"use_cpu": not cuda, "bf16": bf16, "dataloader_pin_memory": cuda}
+
+
+class GpuPool:
+    """GPUs of this machine handed to parallel local jobs, one each, so that they do not all share GPU 0."""
+
+    def __init__(self, count: int) -> None:
+        self.free = list(range(count))
+        self.held: dict[str, int] = {}
+
+    def take(self, job: str) -> int | None:
+        """A free GPU for ``job`` (None on a machine without GPUs)."""
+        if not self.free:
+            return None
+        self.held[job] = self.free.pop(0)
+        return self.held[job]
+
+    def give_back(self, job: str) -> None:
+        if job in self.held:
+            self.free.append(self.held.pop(job))
+            self.free.sort()
