@@ -101,6 +101,8 @@ def test_bad_executor_input_is_refused(monkeypatch):
         ExecutorOptions("cloud").check()
     with pytest.raises(XLRBenchError, match=r"Slurm options \(partition\) apply to --executor slurm only"):
         ExecutorOptions("local", slurm={"partition": "gpu"}).check()
+    with pytest.raises(XLRBenchError, match="a sweep job trains in one process on one GPU"):
+        ExecutorOptions("slurm", slurm={"gpus_per_job": 4}).check()
     with pytest.raises(XLRBenchError, match="needs a Slurm cluster: sbatch is not on this machine's PATH"):
         ExecutorOptions("slurm", slurm={"partition": "gpu"}).check()
     monkeypatch.setitem(sys.modules, "submitit", None)  # as if not installed
@@ -115,12 +117,12 @@ def test_slurm_options_from_file_and_command_line_reach_sbatch(tmp_path):
     config.write_text('executor = "slurm"\nmax_parallel = 3\n[slurm]\npartition = "cpu"\ntime = 30\nmem = "16G"\n'
                       '[slurm.extra]\nqos = "high"\n')
     cli = {"executor": None, "max_parallel": None, "executor_config": config, "slurm_partition": "gpu",
-           "slurm_gpus_per_job": 2, "slurm_time": None, "slurm_cpus_per_job": 8, "slurm_mem": None, "slurm_account": None}
+           "slurm_gpus_per_job": 1, "slurm_time": None, "slurm_cpus_per_job": 8, "slurm_mem": None, "slurm_account": None}
     options = _executor_from_cli(cli)
     assert (options.kind, options.max_parallel) == ("slurm", 3)
     sbatch = _make_sbatch_string(command="python -m submitit.core._submit x", folder=str(tmp_path / "%j"),
                                  **slurm_parameters(options.slurm, jobs=4))
-    for line in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=2", "#SBATCH --cpus-per-task=8",
+    for line in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=1", "#SBATCH --cpus-per-task=8",
                  "#SBATCH --time=30", "#SBATCH --mem=16G", "#SBATCH --qos=high", "#SBATCH --ntasks-per-node=1"):
         assert line in sbatch, line
     config.write_text("[slurm]\ntime = \"soon\"\n")

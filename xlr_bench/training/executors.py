@@ -57,15 +57,18 @@ class ExecutorOptions:
                                 f"not to --executor {self.kind}.")
         if self.max_parallel is not None and self.max_parallel < 1:
             raise XLRBenchError(f"--max-parallel must be at least 1, got {self.max_parallel}.")
+        if int(self.slurm.get("gpus_per_job") or 1) > 1:
+            raise XLRBenchError("--slurm-gpus-per-job: a sweep job trains in one process on one GPU, so more would sit "
+                                "idle; for several GPUs per run, launch xlr-bench train under torchrun instead.")
+        unknown = sorted(set(self.slurm) - set(SLURM_FIELDS) - {"extra"})
+        if unknown:
+            raise XLRBenchError(f"Unknown Slurm option(s) {', '.join(unknown)}; known: {', '.join(SLURM_FIELDS)}, "
+                                "and [slurm.extra] for any other sbatch option.")
         if self.kind != "serial":
             _submitit()
         if self.kind == "slurm" and shutil.which("sbatch") is None:
             raise XLRBenchError("--executor slurm needs a Slurm cluster: sbatch is not on this machine's PATH "
                                 "(run the sweep from a Slurm login node).")
-        unknown = sorted(set(self.slurm) - set(SLURM_FIELDS) - {"extra"})
-        if unknown:
-            raise XLRBenchError(f"Unknown Slurm option(s) {', '.join(unknown)}; known: {', '.join(SLURM_FIELDS)}, "
-                                "and [slurm.extra] for any other sbatch option.")
 
 
 def load_executor_config(path: Path) -> dict[str, Any]:
