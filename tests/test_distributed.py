@@ -92,7 +92,6 @@ def test_two_ranks_share_batch_type_and_language_and_hold_disjoint_questions(tor
     # DDP kept the ranks in sync: identical weights after the last optimizer step.
     first, second = ranks_record["weights_sha256"]
     assert first is not None and first == second
-    assert record["validation_loss"]["after"] < record["validation_loss"]["before"]
 
 
 def test_files_are_written_once_by_rank_zero(torchrun_run):
