@@ -41,13 +41,11 @@ def mlqa(data_dir):
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, xquad) -> Path:
+def tiny_model_dir(tmp_path_factory, data_dir) -> Path:
     """A random tiny BERT whose tokenizer is trained on real XQuAD-R text."""
-    from xlr_bench.testing import build_tiny_model
+    from xlr_bench.testing import build_tiny_xquad_model
 
-    texts = [c.sentence for cands in xquad.candidates.values() for c in cands]
-    texts += [q.text for qs in xquad.questions.values() for q in qs]
-    return build_tiny_model(tmp_path_factory.mktemp("tiny"), texts)
+    return build_tiny_xquad_model(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from mteb.types import PromptType
 import xlr_bench
 from xlr_bench.cli.app import main
 from xlr_bench.tasks.embedding_memo import memo_for
-from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder, weights_hash
+from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder, weights_revision
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.results.cache import validate_results
+from xlr_bench.results.validate import validate_results
 
 
 @pytest.fixture()
@@ -33,15 +33,19 @@ def trained_dir(tiny_model_dir, tmp_path):
 
 def test_meta_from_training_record(trained_dir):
     meta = XLREncoder(str(trained_dir)).mteb_model_meta
-    assert meta.name == "xlr-bench/me5-small-hybrid-a050"
-    assert meta.revision == weights_hash(trained_dir)
-    assert meta.adapted_from == "intfloat/multilingual-e5-small"
+    assert meta.name == "xlr-bench/me5-small-hybrid-a050-s7"  # α and seed: two seeds never share a name
+    assert meta.revision == weights_revision(trained_dir) and len(meta.revision) == 40
+    assert meta.adapted_from == "xlr-bench/me5-small"  # what it was tuned from; mteb follows the chain
     assert meta.training_datasets == {"MLQARRetrieval", "MLQARMonolingualRetrieval", "MLQARCrossLingualRetrieval"}
-    # trained on MLQA-R: not zero-shot there. (mteb's own lineage of multilingual-e5-small lists
-    # XQuADRetrieval, which XQuAD-R is adapted from, so mteb also flags XQuAD-R for any ME5 model.)
+    # trained on MLQA-R: not zero-shot there; through the base copy's lineage (mteb's own entry for
+    # multilingual-e5-small lists XQuADRetrieval, which XQuAD-R is adapted from) not on XQuAD-R either
     assert not meta.is_zero_shot_on([mteb.get_task("MLQARCrossLingualRetrieval")])
-    assert "XQuADRetrieval" in mteb.get_model_meta("intfloat/multilingual-e5-small").get_training_datasets()
-    assert meta.n_parameters > 0 and meta.embed_dim == 32 and meta.similarity_fn_name.value == "cosine"
+    assert not meta.is_zero_shot_on(["XQuADRSentenceRetrieval"])
+    assert meta.is_zero_shot_on(["AfriQARetrieval"])
+    embedding = 32 * len(XLREncoder(str(trained_dir)).model.tokenizer)
+    assert meta.n_parameters > meta.n_embedding_parameters == embedding and meta.embed_dim == 32
+    assert meta.memory_usage_mb == meta.calculate_memory_usage_mb() and meta.release_date is not None
+    assert meta.reference and meta.public_training_data and meta.similarity_fn_name.value == "cosine"
 
 
 def test_revision_changes_when_weights_change(trained_dir, tmp_path):
@@ -53,7 +57,7 @@ def test_revision_changes_when_weights_change(trained_dir, tmp_path):
     payload = bytearray(weights.read_bytes())
     payload[-1] ^= 1
     weights.write_bytes(bytes(payload))
-    assert weights_hash(other) != weights_hash(trained_dir)
+    assert weights_revision(other) != weights_revision(trained_dir)
 
 
 def test_prompts_follow_mteb_prompt_type(tiny_model_dir, tiny_st):
@@ -69,15 +73,20 @@ def test_prompts_follow_mteb_prompt_type(tiny_model_dir, tiny_st):
     assert not np.allclose(as_query, as_doc)
 
 
-def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path):
+def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path, monkeypatch):
     out = tmp_path / "results"
+    monkeypatch.setenv("XLR_BENCH_RESULTS", str(out))  # checkpoints with results there are registered in mteb
     result = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval",
                                        "--subsets", "th-th", "-o", str(out), "--batch-size", "64"])
     assert result.exit_code == 0, result.output
-    folder = out / "xlr-bench__me5-small-hybrid-a050" / weights_hash(trained_dir)
+    assert "xlr-bench/me5-small-hybrid-a050-s7" not in {m.name for m in mteb.get_model_metas()}
+    xlr_bench.register_all()  # what `import xlr_bench` does in a new process
+    registered = mteb.get_model_meta("xlr-bench/me5-small-hybrid-a050-s7")
+    assert registered.revision == weights_revision(trained_dir) and registered.embed_dim == 32
+    folder = out / "xlr-bench__me5-small-hybrid-a050-s7" / weights_revision(trained_dir)
     assert {p.name for p in folder.iterdir()} == {"XQuADRMonolingualRetrieval.json", "model_meta.json", "run_settings.jsonl"}
-    checked, problems = validate_results(out)
-    assert checked == 1 and problems == []
+    found = validate_results(out)
+    assert found.checked == 1 and found.problems == []
     for path in folder.iterdir():
         assert str(tmp_path) not in path.read_text()
     settings = json.loads((folder / "run_settings.jsonl").read_text().splitlines()[0])
@@ -90,8 +99,10 @@ def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path
     experiment = folder / "experiments" / "precision_bf16"
     assert json.loads((experiment / "model_meta.json").read_text())["experiment_kwargs"] == {"precision": "bf16"}
     assert json.loads((experiment / "run_settings.jsonl").read_text().splitlines()[0])["encode_kwargs"]["precision"] == "bf16"
-    checked, problems = validate_results(out)
-    assert checked == 2 and problems == []
+    found = validate_results(out)
+    assert found.checked == 2 and found.problems == []
+    # the revision folder keeps the default model_meta.json the results repository requires
+    assert json.loads((folder / "model_meta.json").read_text())["experiment_kwargs"] is None
 
 
 def test_validate_flags_a_renamed_folder(trained_dir, tmp_path):
@@ -99,8 +110,7 @@ def test_validate_flags_a_renamed_folder(trained_dir, tmp_path):
     CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval", "--subsets", "th-th", "-o", str(out)])
     model_dir = next(out.iterdir())
     model_dir.rename(out / "someone__else")
-    _, problems = validate_results(out)
-    assert any("does not match folder" in p.message for p in problems)
+    assert "structure" in {p.rule for p in validate_results(out).problems}
     assert CliRunner().invoke(main, ["results", "validate", str(out)]).exit_code == 1
 
 
@@ -111,15 +121,15 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
     added = CliRunner().invoke(main, ["models", "add", str(trained_dir), "--folder", str(folder)])
     assert added.exit_code == 0, added.output
     listed = CliRunner().invoke(main, ["models", "list"])
-    assert "xlr-bench/me5-small-hybrid-a050" in listed.output and "alpha=0.50" in listed.output
+    assert "xlr-bench/me5-small-hybrid-a050-s7" in listed.output and "alpha=0.50" in listed.output
     out = tmp_path / "mteb-out"
     run = subprocess.run(
-        [sys.executable, "-m", "xlr_bench.cli.app", "mteb", "run", "-m", "xlr-bench/me5-small-hybrid-a050",
+        [sys.executable, "-m", "xlr_bench.cli.app", "mteb", "run", "-m", "xlr-bench/me5-small-hybrid-a050-s7",
          "-t", "XQuADRMonolingualRetrieval", "-l", "tha", "--output-folder", str(out)],
         capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    files = list(out.glob("results/xlr-bench__me5-small-hybrid-a050/*/XQuADRMonolingualRetrieval.json"))
+    files = list(out.glob("results/xlr-bench__me5-small-hybrid-a050-s7/*/XQuADRMonolingualRetrieval.json"))
     assert len(files) == 1
     subsets = {s["hf_subset"] for s in json.loads(files[0].read_text())["scores"]["test"]}
     assert subsets == {"th-th"}

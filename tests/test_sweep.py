@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.report.study import build_report, collect
+from xlr_bench.report.study import build_report, collect, one_row_per_alpha
 from xlr_bench.training.sweep import SweepConfig, check_ratios, planned_runs, run_sweep
 from xlr_bench.training.trainer import TrainConfig
 
@@ -36,9 +36,12 @@ def test_sweep_trains_every_run_and_scores_base_and_checkpoints(swept):
     config, root, _ = swept
     assert planned_runs(config) == [(0.0, 1), (1.0, 1), (1.0, 2)]
     assert sorted(p.name for p in (root / "sweep").glob("a*-s*")) == ["a000-s1", "a100-s1", "a100-s2"]
-    names = {m.name: len(m.revisions) for m in collect(root / "results").models}
+    # one model name per (α, seed); the report's row of an α holds its seeds
+    assert sorted(p.name for p in (root / "results").iterdir()) == [
+        "local__st", "xlr-bench__st-hybrid-a000-s1", "xlr-bench__st-hybrid-a100-s1", "xlr-bench__st-hybrid-a100-s2"]
+    names = {m.name: len(m.revisions) for m in one_row_per_alpha(collect(root / "results").models)}
     assert names == {"local/st": 1, "xlr-bench/st-hybrid-a000": 1, "xlr-bench/st-hybrid-a100": 2}
-    meta = json.loads(next((root / "results").glob("xlr-bench__st-hybrid-a000/*/model_meta.json")).read_text())
+    meta = json.loads(next((root / "results").glob("xlr-bench__st-hybrid-a000-s1/*/model_meta.json")).read_text())
     assert meta["training_datasets"] == sorted(meta["training_datasets"]) and len(meta["training_datasets"]) > 2
     # the untrained model's validation loss is computed once and shared by every (α, seed)
     (shared,) = json.loads((root / "sweep" / "base_validation_loss.json").read_text()).values()
@@ -51,7 +54,7 @@ def test_report_has_tables_intervals_tests_and_plots(swept):
     text = report.read_text()
     for needle in ("| model | runs | Mo. mAP@20", "95% bootstrap intervals", "Paired bootstrap tests on mAP@20", "| α=1.00 − α=0.00 | Mo. |",
                    "unseen in training", "The α the criterion picks", "α=1.00 | 2 |",
-                   "Seed to seed (mAP@20", "| α=1.00 | range |", "Maximum length at scoring: 128 tokens for every model.",
+                   "Seed to seed (mAP@20", "| α=1.00 | range |", "| α=1.00 | s2 |", "## Zero-shot, as mteb computes it", "Maximum length at scoring: 128 tokens for every model.",
                    "### AfriQARetrieval", "| hau |", "Paired bootstrap tests on nDCG@10", "Seed to seed (nDCG@10"):
         assert needle in text, needle
     for plot in ("xquad-r_map_at_20_vs_alpha.png", "xquad-r_rank_distance_vs_alpha.svg", "xquad-r_heatmap_multilingual.png",
@@ -79,11 +82,11 @@ def test_report_lists_foreign_files_and_builds_from_the_rest(swept, tmp_path):
 
     results = tmp_path / "results"
     shutil.copytree(root / "results", results)
-    folder = next(results.glob("xlr-bench__st-hybrid-a000/*"))
+    folder = next(results.glob("xlr-bench__st-hybrid-a000-s1/*"))
     (folder / "NotAResult.json").write_text(json.dumps({"hello": "world"}))
     (folder / "XQuADRCrossLingualRetrieval.json").unlink()
     # one seed of α=1 scored on AfriQA only: the XQuAD-R table counts the one run it has
-    for path in sorted(results.glob("xlr-bench__st-hybrid-a100/*"))[0].glob("XQuADR*.json"):
+    for path in next(results.glob("xlr-bench__st-hybrid-a100-s1/*")).glob("XQuADR*.json"):
         path.unlink()
     # the base model scored on one more AfriQA language than the tuned runs: their means are flagged
     afriqa = next(results.glob("local__st/*/AfriQARetrieval.json"))

@@ -8,6 +8,7 @@ starts fast: the definitions are registered the moment mteb is imported — at o
 is, otherwise right after the first ``import mteb`` anywhere. A definition file that does not load
 is skipped here with a warning (one broken file must not break every command); the commands that
 read it (``tasks list``, ``tasks validate``, ``models list``) report it as an error.
+Every checkpoint with results (``xlr_bench.results.registered``) is an mteb model too.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ _registered: list[str] | None = None
 
 
 def register_all() -> list[str]:
-    """(Re-)register every loadable task and model definition, and the XLR suite, with mteb.
+    """(Re-)register every loadable task and model definition, every checkpoint with results, and the XLR
+    suite, with mteb.
 
     Returns the task names. Definitions that do not load are skipped with one warning naming each.
+    Results come last: a definition that has results is registered with what its results record
+    (revision, counted sizes).
     """
     global _registered
     from xlr_bench.core.errors import XLRBenchError
@@ -33,6 +37,7 @@ def register_all() -> list[str]:
     from xlr_bench.definitions.models import load_valid_model_definitions
     from xlr_bench.definitions.tasks import load_valid_definitions
     from xlr_bench.models.encoder import registry_meta
+    from xlr_bench.results.registered import result_model_metas
     from xlr_bench.tasks.factory import build_task_class
 
     definitions, problems = load_valid_definitions()
@@ -45,6 +50,7 @@ def register_all() -> list[str]:
     register_tasks(classes)
     models, model_problems = load_valid_model_definitions()
     register_models([registry_meta(d) for d in models.values()])
+    register_models(result_model_metas())
     for problem in problems + model_problems:
         warnings.warn(f"xlr-bench skipped a definition: {problem}", stacklevel=2)
     _registered = [c.metadata.name for c in classes]

@@ -12,7 +12,7 @@ import click
 @click.option("--tasks", "-t", "task_names", required=True, help="Comma-separated task names, e.g. XQuADRRetrieval.")
 @click.option("--subsets", default=None, help="Comma-separated subsets (e.g. de,en); default: all.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("results"),
-              show_default=True, help="The results/ folder (leaderboard layout).")
+              show_default=True, help="The results root: it holds <org__model>/<revision>/..., whatever its name.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default="fp32", show_default=True,
               help="Encoding precision (recorded in the results); see benchmarks/README.md for speed and agreement.")
@@ -26,14 +26,12 @@ def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path,
     """Score MODEL (a definition name, checkpoint directory or hub id) and write mteb results."""
     from xlr_bench.models.encoder import XLREncoder
     from xlr_bench.evaluation import evaluate, select_tasks
-    from xlr_bench.results.cache import results_root
-
     select_tasks(task_names.split(","), subsets.split(",") if subsets else None)  # fail fast on typos
     encoder = XLREncoder(model, device=device, precision=precision, backend=backend)
     result = evaluate(encoder, task_names.split(","), output, subsets=subsets.split(",") if subsets else None,
                       batch_size=batch_size, overwrite=overwrite)
     meta = encoder.mteb_model_meta
-    click.echo(f"results: {results_root(output) / meta.model_name_as_path() / meta.revision}")
+    click.echo(f"results: {output / meta.model_name_as_path() / meta.revision}")
     for task_result in result.task_results:
         click.echo(f"  {task_result.task_name}: main score {task_result.get_score():.4f}")
 
@@ -78,12 +76,47 @@ def results() -> None:
 @results.command("validate")
 @click.argument("folder", type=click.Path(path_type=Path))
 def results_validate(folder: Path) -> None:
-    """Check FOLDER (a results/ tree) as the leaderboard's results repository does."""
-    from xlr_bench.results.cache import validate_results
+    """Check FOLDER (a results root) by the MTEB results repository's rules; exit 1 on any problem."""
+    from xlr_bench.results.validate import validate_results
 
-    checked, problems = validate_results(folder)
-    for problem in problems:
-        click.echo(f"{problem.path}: {problem.message}")
-    click.echo(f"{checked} task result files checked, {len(problems)} problem(s)")
-    if problems:
+    found = validate_results(folder)
+    _print_validation(found)
+    if found.problems:
         raise SystemExit(1)
+
+
+def _print_validation(found) -> None:
+    for problem in found.problems:
+        click.echo(f"{problem.path}: [{problem.rule}] {problem.message}")
+    click.echo(f"{found.checked} task result files checked, {len(found.problems)} problem(s)")
+    if found.upstream_models or found.upstream_tasks:
+        click.echo("upstream step: the results repository's stock CI (mteb without xlr_bench) needs these inside "
+                   "mteb itself:")
+        if found.upstream_models:
+            click.echo(f"  models: {', '.join(found.upstream_models)}")
+        if found.upstream_tasks:
+            click.echo(f"  tasks: {', '.join(found.upstream_tasks)}")
+
+
+@results.command("submit")
+@click.argument("model")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              default=Path("results"), show_default=True, help="The results root holding the model's results.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="New folder for the submission (refused if it exists and is not empty).")
+@click.option("--training-code-url", default=None,
+              help="Public URL of the training code, written as public_training_code (trained checkpoints).")
+def results_submit(model: str, results_dir: Path, out: Path, training_code_url: str | None) -> None:
+    """Turn MODEL's results into a pull request for the MTEB results repository.
+
+    Writes OUT/results/<org__model>/... (the repository's layout, checked by its rules first) and
+    OUT/mteb_model_meta.py (the ModelMeta that mteb's model registry needs), plus OUT/README.md.
+    """
+    from xlr_bench.results.submit import build_submission
+
+    submission = build_submission(model, results_dir, out, training_code_url=training_code_url)
+    _print_validation(submission.validation)
+    if submission.validation.problems:
+        click.echo(f"nothing written: fix the problems above in {results_dir} first", err=True)
+        raise SystemExit(1)
+    click.echo(f"submission: {out} ({submission.files} files; next steps in {out / 'README.md'})")

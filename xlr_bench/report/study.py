@@ -2,8 +2,11 @@
 
 ``build_report(results_dir, out_dir)`` reads an mteb results tree (``<org__model>/<revision>/``),
 so it works on results produced anywhere (a leaderboard results repository too). Models are read
-from their metadata: a trained checkpoint's name carries its α (``...-hybrid-a050``) and each
-revision under one name is one seed; a model without α is a reference (the untrained base).
+from their metadata: a trained checkpoint's name carries its α and its seed (``...-hybrid-a050-s42``);
+the checkpoints of one α form one row, each a run (seed) of it (names without a seed, from before seeds
+were named, count each revision as one); a model without α is a reference (the untrained base).
+Beside the scores, each row's zero-shot share of its tasks, by mteb's own ``ModelMeta.zero_shot_percentage``
+over the recorded training data and lineage.
 
 Per LAReQA dataset it lays out the paper's Tables 1 and 2 (Mo. / Cr. / Mul. mAP, R@1 / R@10, rank
 distance, per α and the base model), a per-language table grouped into languages seen in training,
@@ -21,7 +24,7 @@ import numpy as np
 
 from xlr_bench.core.atomic import atomic_open
 from xlr_bench.metrics import decode_values
-from xlr_bench.report.scores import (METRIC_LABEL, SETTING_LABEL, ModelRuns, collect, coverage_gaps, language_groups,
+from xlr_bench.report.scores import (HYBRID_RE, METRIC_LABEL, SETTING_LABEL, ModelRuns, collect, coverage_gaps, language_groups,
                                      low_resource_tasks, ordered_lareqa_families, revision_means, revisions_with,
                                      seen_languages, subset_mean)
 
@@ -32,7 +35,7 @@ CRITERION = ("mean of Mo., Cr. and Mul. mAP@20, on the LAReQA dataset of the rep
 
 def _coverage_notes(models: list[ModelRuns], tasks) -> list[str]:
     """The coverage gaps of ``tasks`` as a warning paragraph (nothing when every run covers the same subsets)."""
-    notes = [f"{g.model.label} ({g.revision[:8]}): {g.task} on {g.scored} of {g.total} subsets"
+    notes = [f"{g.model.label} ({run_label(g.model, g.revision)}): {g.task} on {g.scored} of {g.total} subsets"
              for g in coverage_gaps(models, tasks)]
     if not notes:
         return []
@@ -182,12 +185,81 @@ def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> s
     return _save(fig, out / name)
 
 
+def one_row_per_alpha(models: list[ModelRuns]) -> list[ModelRuns]:
+    """The seeds of one α (``…-hybrid-a050-s42``, ``…-s43``) as the runs of one row, as the study reads them."""
+    rows: dict[tuple[str, float | None], ModelRuns] = {}
+    for m in models:
+        name = HYBRID_RE.sub(lambda g: f"-hybrid-a{g.group(1)}", m.name) if m.alpha is not None else m.name
+        row = rows.setdefault((name, m.alpha), ModelRuns(name, m.alpha))
+        for task, subsets in m.results.items():
+            for subset, entries in subsets.items():
+                row.results[task][subset].extend(entries)
+        row.revisions += m.revisions
+        row.runs.update(m.runs)
+        row.training_tasks |= m.training_tasks
+        row.precision |= m.precision
+        row.max_tokens |= m.max_tokens
+    return list(rows.values())
+
+
+def run_label(m: ModelRuns, key: str) -> str:
+    """One run of a row: its seed (``s42``) when its name gives it, else its revision's first 8 digits."""
+    match = HYBRID_RE.search(str(m.runs[key].meta.get("name", ""))) if key in m.runs else None
+    return f"s{match.group(2)}" if match and match.group(2) else f"`{key[:8]}`"
+
+
+def _model_metas(m: ModelRuns) -> list:
+    """The runs' ``ModelMeta`` (mteb resolves their lineage through its registry); unreadable ones left out."""
+    from xlr_bench.results.registered import model_meta_from_json
+
+    metas = []
+    for run in m.runs.values():
+        try:
+            metas.append(model_meta_from_json(run.meta))
+        except Exception:  # noqa: BLE001 -- `results validate` names broken metadata; the report uses the rest
+            continue
+    return metas
+
+
+def zero_shot(m: ModelRuns, tasks) -> str:
+    """mteb's ``ModelMeta.zero_shot_percentage`` of a row over ``tasks`` (``a–b`` if its runs differ)."""
+    values = sorted({v for meta in _model_metas(m) if (v := meta.zero_shot_percentage(sorted(tasks))) is not None})
+    if not values:
+        return "–"
+    return f"{values[0]} %" if len(values) == 1 else f"{values[0]}–{values[-1]} %"
+
+
+def _zero_shot_section(models: list[ModelRuns]) -> list[str]:
+    """What is and is not zero-shot, by mteb's functions, and why: the model's own training data or its lineage."""
+    import mteb
+
+    reported = sorted({t for m in models for t in m.results})
+    rows = []
+    for m in models:
+        metas = _model_metas(m)
+        if not metas:
+            continue
+        meta = metas[0]
+        lineage_data = meta.get_training_datasets() or set()
+        own = set(meta.training_datasets or ()) & set(reported)
+        via = sorted((lineage_data & set(reported)) - own)
+        parents = sorted({p for t in via for p in (mteb.get_task(t).metadata.adapted_from or []) if p in lineage_data})
+        lineage = (f"{', '.join(via)} (adapted from {', '.join(parents)}, in the training data mteb records for "
+                   f"{meta.adapted_from or meta.name}'s lineage)") if via else "–"
+        rows.append([m.label, zero_shot(m, reported), ", ".join(sorted(own)) or "–", lineage])
+    return ["## Zero-shot, as mteb computes it", "",
+            "mteb counts a model as zero-shot on a task when neither its training data nor that of the models it "
+            "was adapted from (`adapted_from`, followed through mteb's registry) contains the task or a task it is "
+            "adapted from. Percentages are `ModelMeta.zero_shot_percentage` over the tasks of this report.", ""] + _table(
+        ["model", "zero-shot", "not zero-shot: own training data", "not zero-shot: through the lineage"], rows) + [""]
+
+
 def build_report(results_dir: Path, out_dir: Path) -> Path:
     """Write ``report.md`` and its plots into ``out_dir``; returns the report path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     collected = collect(Path(results_dir))
-    models = collected.models
+    models = one_row_per_alpha(collected.models)
     lines = ["# Hybrid batch training: α sweep report", "",
              f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
              + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
@@ -201,6 +273,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         lines += [f"Maximum length at scoring: {next(iter(lengths.values()))[0]} tokens for every model.", ""]
     if collected.problems:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
+    lines += _zero_shot_section(models)
     criterion: dict[str, dict[str, float]] = {}  # dataset -> α label -> score
     seen = seen_languages(models)
     for dataset, family in ordered_lareqa_families():
@@ -214,12 +287,13 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         if missing:
             lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
         lines += _coverage_notes(present, family.values())
-        header = ["model", "runs", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
+        header = ["model", "runs", "zero-shot", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
                   "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
         rows = []
         for m in present:
             map20 = [subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
-            cells = [m.label, str(len(revisions_with(m, family.values())))] + [_fmt(v) for v in map20]
+            cells = [m.label, str(len(revisions_with(m, family.values()))),
+                     zero_shot(m, [t for t in family.values() if t in m.results])] + [_fmt(v) for v in map20]
             cells += [_fmt(subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
             cells.append(_fmt(subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
             cells.append(_fmt(subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
@@ -229,7 +303,8 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
             if m.alpha is not None and all(map20):
                 criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
         lines += ["Settings as in arXiv 2408.10536 Tables 1–2: Mo. = X→X (mean over languages), Cr. = X→Y "
-                  "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance.", ""]
+                  "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance; "
+                  "zero-shot = mteb's percentage over the model's tasks of this dataset (see *Zero-shot* above).", ""]
         lines += _table(header, rows) + [""]
         lines += ["### 95% bootstrap intervals (queries resampled within each subset, 1000 replicates)", ""]
         ci_rows = []
@@ -305,7 +380,7 @@ def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -
     for m in replicated:
         per_task = scored[m.label]
         for revision in (r for r in m.revisions if any(r in v for v in per_task.values())):
-            rows.append([m.label, f"`{revision[:8]}`"] + [f"{v[revision]:.4f}" if revision in v else "–" for v in per_task.values()])
+            rows.append([m.label, run_label(m, revision)] + [f"{v[revision]:.4f}" if revision in v else "–" for v in per_task.values()])
         spread = {label: max(v.values()) - min(v.values()) if len(v) > 1 else None for label, v in per_task.items()}
         rows.append([m.label, "range"] + ["–" if d is None else f"{d:.4f}" for d in spread.values()])
         for label, d in spread.items():
@@ -319,7 +394,7 @@ def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -
     return [f"### Seed to seed ({METRIC_LABEL[metric]}, one row per training seed)", "",
             "The intervals and tests above resample queries, not training runs; the seeds show the training noise. "
             "A difference between α smaller than the range between seeds of one α is not evidence either way.", ""] + _table(
-        ["model", "revision"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
+        ["model", "run"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
 
 
 def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set[str] | None) -> list[str]:
@@ -372,7 +447,8 @@ def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
         intervals = ["95% interval"] + ["–" if (ci := confidence_interval(m, task, metric)) is None
                                         else f"[{ci[0]:.4f}, {ci[1]:.4f}]" for m in models]
         lines += [f"### {task}", ""] + _coverage_notes(models, [task])
-        lines += _table(["language"] + [m.label for m in models], rows + [means, intervals]) + [""]
+        zero = ["zero-shot (mteb)"] + [zero_shot(m, [task]) if task in m.results else "–" for m in models]
+        lines += _table(["language"] + [m.label for m in models], rows + [means, intervals, zero]) + [""]
         lines += _paired_section(models, {task: task}, metric, task)
         lines += _seed_section(models, {task: task}, metric)
     plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)",

@@ -1,21 +1,27 @@
-"""Leaderboard-format results: mteb's ``ResultCache`` layout, written atomically, and validated.
+"""Leaderboard-format results: the MTEB results repository's layout, written atomically.
 
-Layout (exactly mteb's): ``results/<org__model>/<revision>/<Task>.json`` + ``model_meta.json`` +
-``run_settings.jsonl``. mteb writes these files in place; :class:`AtomicResultCache` stages each
-save in a temporary folder and moves the files into place, so a killed run never leaves a
-half-written result that a later run would trust. The run settings also record the encoding
-precision, so results computed in bf16 are never mistaken for fp32 ones.
+``-o DIR`` / ``--results DIR`` name the **results root**, whatever it is called: the folder that holds
+``<org__model>/<revision>/…``, exactly like the ``results/`` folder of the MTEB results repository
+(and of mteb's ``ResultCache(PATH)``, whose root is ``PATH/results``). Per model revision:
+
+    <org__model>/<revision>/model_meta.json                      the model (default settings)
+    <org__model>/<revision>/<Task>.json, run_settings.jsonl      results encoded with default settings
+    <org__model>/<revision>/experiments/<name>/…                 results with experiment settings
+
+Encoding precision other than fp32 is an mteb experiment setting (``experiment_kwargs``), so bf16
+results sit in ``experiments/precision_bf16/`` with their own ``model_meta.json``, and the revision
+folder still gets the default ``model_meta.json`` the results repository requires. mteb writes
+these files in place; :class:`AtomicResultCache` stages each save beside the root and moves the
+files into place, so a killed run never leaves a half-written result that a later run would trust.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +29,21 @@ from mteb.cache import ResultCache
 from mteb.models import ModelMeta
 from mteb.results import TaskResult
 
-from xlr_bench.core.errors import XLRBenchError
-
 RUN_SETTINGS = "run_settings.jsonl"
+MODEL_META = "model_meta.json"
 
 
 class AtomicResultCache(ResultCache):
-    """A ``ResultCache`` whose files appear complete or not at all."""
+    """A ``ResultCache`` writing into the results root ``root``, whose files appear complete or not at all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        super().__init__(self.root)
+
+    def get_task_result_path(self, task_name: str, model_name: str | ModelMeta, model_revision: str | None = None,
+                             remote: bool = False, experiment_name: str | None = None) -> Path:
+        path = super().get_task_result_path(task_name, model_name, model_revision, remote, experiment_name)
+        return path if remote else self.root / path.relative_to(self.cache_path / "results")
 
     def save_to_cache(
         self,
@@ -46,102 +60,46 @@ class AtomicResultCache(ResultCache):
         if isinstance(model_name, ModelMeta):
             settings["precision"] = (model_name.experiment_kwargs or {}).get("precision", "fp32")
             settings["backend"] = (model_name.experiment_kwargs or {}).get("backend", "torch")
-        with tempfile.TemporaryDirectory(dir=self.cache_path, prefix=".staging-") as tmp:
-            staging = ResultCache(tmp)
+        # staged beside the root, not in it: a leftover of a killed run is never mistaken for a model folder
+        with tempfile.TemporaryDirectory(dir=self.root.parent, prefix=f".{self.root.name}-staging-") as tmp:
+            staging = AtomicResultCache(Path(tmp))
             staged = staging.get_task_result_path(model_name=model_name, model_revision=model_revision,
                                                   task_name=task_result.task_name).parent
             staged.mkdir(parents=True, exist_ok=True)
             if (final / RUN_SETTINGS).exists():  # mteb merges run settings with what is there
                 shutil.copy(final / RUN_SETTINGS, staged / RUN_SETTINGS)
             ResultCache.save_to_cache(staging, task_result, model_name, model_revision, encode_kwargs=settings)
-            _sort_set_fields(staged / "model_meta.json")
+            _sort_set_fields(staged / MODEL_META)
             for path in staged.iterdir():
                 os.replace(path, final / path.name)
+        if isinstance(model_name, ModelMeta) and model_name.experiment_name:
+            write_model_meta(final.parents[1] / MODEL_META, model_name.model_copy(update={"experiment_kwargs": None}))
+
+
+def _sorted_sets(meta: dict[str, Any]) -> dict[str, Any]:
+    """mteb writes ``training_datasets`` (a set) in hash order, which changes from process to process;
+    sorted, re-scoring a model leaves its committed ``model_meta.json`` unchanged."""
+    if isinstance(meta.get("training_datasets"), list):
+        meta["training_datasets"] = sorted(meta["training_datasets"])
+    return meta
+
+
+def write_model_meta(path: Path, meta: ModelMeta) -> None:
+    """Write ``meta`` as mteb's ``model_meta.json`` at ``path`` (set fields sorted), atomically."""
+    from xlr_bench.core.atomic import atomic_open
+
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(_sorted_sets(json.loads(json.dumps(meta.to_dict(), default=str))),
+                                indent=4, ensure_ascii=False))
 
 
 def _sort_set_fields(meta_path: Path) -> None:
-    """mteb writes ``training_datasets`` (a set) in hash order, which changes from process to process;
-    sorted, re-scoring a model leaves its committed ``model_meta.json`` unchanged."""
-    if not meta_path.is_file():
-        return
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if isinstance(meta.get("training_datasets"), list):
-        meta["training_datasets"] = sorted(meta["training_datasets"])
+    """Rewrite the ``model_meta.json`` mteb wrote with its set fields sorted (:func:`_sorted_sets`)."""
+    if meta_path.is_file():
+        meta = _sorted_sets(json.loads(meta_path.read_text(encoding="utf-8")))
         meta_path.write_text(json.dumps(meta, indent=4, ensure_ascii=False), encoding="utf-8")
 
 
-def result_cache_for(output: Path) -> AtomicResultCache:
-    """The cache whose ``results/`` folder is ``output`` (or ``output/results`` for another name)."""
-    output = Path(output)
-    return AtomicResultCache(output.parent if output.name == "results" else output)
-
-
-def results_root(output: Path) -> Path:
-    """The ``results/`` folder that :func:`result_cache_for` writes into."""
-    output = Path(output)
-    return output if output.name == "results" else output / "results"
-
-
-_ABS_PATH = re.compile(r"(^|[\s\"'=])(/(?:home|root|tmp|work|Users|mnt|var|opt)/[^\s\"']*)")
-
-
-@dataclass
-class Problem:
-    """One finding of :func:`validate_results`."""
-
-    path: Path
-    message: str
-
-
-def validate_results(root: Path) -> tuple[int, list[Problem]]:
-    """Check a results tree the way the leaderboard's results repository does.
-
-    Per ``<model>/<revision>/`` folder: ``model_meta.json`` parses and its name/revision match the
-    folder; every task file parses as an mteb ``TaskResult`` with its mteb version recorded; run
-    settings record library versions; no file contains a local filesystem path.
-    Returns the number of task files checked and the problems found.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise XLRBenchError(f"Results folder {root} does not exist.")
-    problems: list[Problem] = []
-    checked = 0
-    # a run with experiment settings (e.g. precision) sits in <revision>/experiments/<name>/ (mteb's layout)
-    run_dirs = [p for p in root.glob("*/*") if p.is_dir() and any(p.glob("*.json"))]
-    run_dirs += [p for p in root.glob("*/*/experiments/*") if p.is_dir()]
-    for revision_dir in sorted(run_dirs):
-        experiment = revision_dir.parent.name == "experiments"
-        model_dir = (revision_dir.parents[2] if experiment else revision_dir.parent).name
-        revision = revision_dir.parents[1].name if experiment else revision_dir.name
-        meta_path = revision_dir / "model_meta.json"
-        if not meta_path.is_file():
-            problems.append(Problem(revision_dir, "model_meta.json is missing"))
-        else:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if str(meta.get("name", "")).replace("/", "__") != model_dir:
-                problems.append(Problem(meta_path, f"name {meta.get('name')!r} does not match folder {model_dir!r}"))
-            if str(meta.get("revision")) != revision:
-                problems.append(Problem(meta_path, f"revision {meta.get('revision')!r} does not match folder {revision!r}"))
-        settings = revision_dir / RUN_SETTINGS
-        if not settings.is_file():
-            problems.append(Problem(revision_dir, f"{RUN_SETTINGS} is missing"))
-        else:
-            for n, line in enumerate(settings.read_text(encoding="utf-8").splitlines(), 1):
-                if line.strip() and not json.loads(line).get("version", {}).get("mteb"):
-                    problems.append(Problem(settings, f"line {n} records no mteb version"))
-        for task_file in sorted(revision_dir.glob("*.json")):
-            if task_file.name == "model_meta.json":
-                continue
-            checked += 1
-            try:
-                result = TaskResult.from_disk(task_file)
-            except Exception as exc:  # pydantic / json errors: report, keep checking the rest
-                problems.append(Problem(task_file, f"not an mteb TaskResult: {exc}"))
-                continue
-            if not result.mteb_version:
-                problems.append(Problem(task_file, "no mteb_version recorded"))
-        for path in sorted(revision_dir.iterdir()):
-            match = _ABS_PATH.search(path.read_text(encoding="utf-8")) if path.is_file() else None
-            if match:
-                problems.append(Problem(path, f"contains a local filesystem path: {match.group(2)}"))
-    return checked, problems
+def result_cache_for(root: Path) -> AtomicResultCache:
+    """The cache that writes into the results root ``root`` (``root/<org__model>/<revision>/…``)."""
+    return AtomicResultCache(Path(root))

@@ -30,6 +30,7 @@ import platform
 import random
 import shutil
 from dataclasses import asdict
+from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -490,6 +491,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     record = {
         "alpha": config.alpha,
         "seed": config.seed,
+        "date": datetime.now(timezone.utc).date().isoformat(),  # the checkpoint's release date in its ModelMeta
         "base_model": definition.name,
         "base_model_hash": base_hash,
         "training_data": config.train_data,
