@@ -13,8 +13,8 @@ from safetensors.torch import load_file, save_file
 
 from xlr_bench.cli.app import main
 from xlr_bench.core.errors import XLRBenchError
-from xlr_bench.models.encoder import XLREncoder, weights_hash
-from xlr_bench.results.cache import validate_results
+from xlr_bench.models.encoder import XLREncoder, weights_revision
+from xlr_bench.results.validate import validate_results
 
 pytest.importorskip("openvino", reason="the openvino extra: pip install -e '.[openvino]'")
 
@@ -44,7 +44,7 @@ def test_openvino_embeddings_agree_with_torch_on_real_text(tiny_model_dir, xquad
 def test_export_is_cached_by_weights_and_never_reused_for_other_weights(tiny_model_dir, tmp_path, cache):
     XLREncoder(str(tiny_model_dir), backend="openvino")
     first = _exports(cache)
-    assert len(first) == 1 and first[0].startswith(weights_hash(tiny_model_dir))
+    assert len(first) == 1 and first[0].startswith(weights_revision(tiny_model_dir))
     xml = cache / "openvino" / first[0] / "model.xml"
     stamp = xml.stat().st_mtime_ns
     XLREncoder(str(tiny_model_dir), backend="openvino")  # same weights: the export is read, not redone
@@ -73,7 +73,7 @@ def test_evaluate_records_the_backend(tiny_model_dir, tmp_path, cache):
         "backend": "openvino", "precision": "fp32"}
     settings = json.loads((experiment / "run_settings.jsonl").read_text().splitlines()[0])["encode_kwargs"]
     assert settings["backend"] == "openvino" and settings["precision"] == "fp32"
-    assert validate_results(out)[1] == []
+    assert validate_results(out).problems == []
 
 
 def test_missing_openvino_is_one_line_naming_the_install(tiny_model_dir, cache, monkeypatch):

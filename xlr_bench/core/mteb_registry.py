@@ -50,7 +50,7 @@ def register_tasks(classes: list[type[AbsTask]]) -> None:
 
 def is_xlr_bench_task(name: str) -> bool:
     """Whether mteb knows task ``name`` only because xlr-bench registered it (mteb itself does not ship it)."""
-    return getattr(mteb_get_tasks._TASKS_REGISTRY.get(name), "definition", None) is not None
+    return getattr(mteb_adapter.task_registry().get(name), "definition", None) is not None
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
