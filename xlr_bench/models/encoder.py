@@ -205,9 +205,15 @@ def _training_task_names(datasets: list[str]) -> set[str]:
 
 
 def _public_training_data(datasets: list[str]) -> str | bool | None:
-    """Where the fine-tuning data is published: its repository, or ``True`` when it spans several."""
-    from xlr_bench.data.files import dataset_reference
+    """Where the fine-tuning data is published: its repository, or ``True`` when it spans several.
 
+    ``None`` when any part is a local file (a JSONL of pairs): nothing says it is published anywhere.
+    """
+    from xlr_bench.data.files import dataset_reference
+    from xlr_bench.data.files import datasets as known
+
+    if not set(datasets) <= set(known()):
+        return None
     repositories = sorted({dataset_reference(d)["path"] for d in datasets})
     return repositories[0] if len(repositories) == 1 else (True if repositories else None)
 
