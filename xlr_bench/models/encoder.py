@@ -209,8 +209,7 @@ def _public_training_data(datasets: list[str]) -> str | bool | None:
 
     ``None`` when any part is a local file (a JSONL of pairs): nothing says it is published anywhere.
     """
-    from xlr_bench.data.files import dataset_reference
-    from xlr_bench.data.files import datasets as known
+    from xlr_bench.data.files import dataset_reference, datasets as known
 
     if not set(datasets) <= set(known()):
         return None
