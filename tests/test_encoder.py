@@ -135,6 +135,26 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
     assert subsets == {"th-th"}
 
 
+def test_recipe_tag_makes_another_family(trained_dir):
+    """A checkpoint of another recipe (--tag) gets its own name, and the report reads α, seed and family from it."""
+    from xlr_bench.report.scores import HYBRID_RE, ModelRuns
+    from xlr_bench.training.config import TrainConfig
+    from xlr_bench.training.trainer import check_config
+
+    record = json.loads((trained_dir / TRAINING_RECORD).read_text())
+    record["config"] = {"tag": "300steps"}
+    (trained_dir / TRAINING_RECORD).write_text(json.dumps(record))
+    name = XLREncoder(str(trained_dir)).mteb_model_meta.name
+    assert name == "xlr-bench/me5-small-hybrid-300steps-a050-s7"
+    match = HYBRID_RE.search(name)
+    assert (match["tag"], match["alpha"], match["seed"]) == ("-300steps", "050", "7")
+    assert ModelRuns(name, 0.5, 7).family == "xlr-bench/me5-small-hybrid-300steps"
+    assert ModelRuns("xlr-bench/me5-small-hybrid-a050-s7", 0.5, 7).family == "xlr-bench/me5-small-hybrid"
+    for bad in ("300-steps", "Big", "a050", "s42"):  # would make the name ambiguous
+        with pytest.raises(XLRBenchError, match="--tag"):
+            check_config(TrainConfig(tag=bad))
+
+
 def test_bad_checkpoints_and_names_are_clear_errors(tmp_path, tiny_model_dir):
     broken = tmp_path / "broken"
     shutil.copytree(tiny_model_dir, broken)

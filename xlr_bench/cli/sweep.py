@@ -80,6 +80,8 @@ def _floats(text: str) -> list[float]:
 @click.option("--backend", type=click.Choice(["torch", "openvino"]), default=_S.backend, show_default=True,
               help="Encoding backend of the evaluations (openvino: CPU, needs xlr-bench[openvino]).")
 @click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training.")
+@click.option("--tag", default="", help="Recipe label in the models' names (me5-small-hybrid-TAG-a050-s42), so that "
+                                        "a sweep with another recipe never reuses the names of an earlier one.")
 @click.option("--sweep-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/sweep"), show_default=True)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True)
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -88,7 +90,7 @@ def _floats(text: str) -> list[float]:
 @_executor_options
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
-              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, sweep_dir: Path,
+              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str, sweep_dir: Path,
               results_dir: Path, report_dir: Path | None, quick: bool, **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
     from click.core import ParameterSource
@@ -114,7 +116,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
         eval_batch_size=eval_batch_size, precision=precision, backend=backend,
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
-                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train),
+                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train, tag=tag),
     )
     report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options)
     click.echo(f"report: {report}")

@@ -37,6 +37,8 @@ _DEFAULTS = TrainConfig()
               help="Tasks the model will be evaluated on (zero-shot check).")
 @click.option("--allow-eval-overlap", is_flag=True, help="Allow training data that shares a source with an evaluation task.")
 @click.option("--bf16", is_flag=True, help="bf16 mixed precision (CPU autocast or GPU).")
+@click.option("--tag", default="", help="Recipe label in the model's name: --tag 300steps gives "
+                                        "xlr-bench/me5-small-hybrid-300steps-a050-s42.")
 def train_cmd(train_data: str, eval_tasks: str, output: Path, steps: int | None, epochs: float | None, **options) -> None:
     """Fine-tune an encoder with hybrid monolingual/cross-lingual batches (arXiv 2408.10536).
 

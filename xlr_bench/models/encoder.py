@@ -91,9 +91,15 @@ def alpha_tag(alpha: float) -> str:
     return f"a{round(alpha * 100):03d}"
 
 
-def trained_model_name(base_short: str, alpha: float, seed: int | None) -> str:
-    """``xlr-bench/me5-small-hybrid-a050-s42``: α and seed, so seeds of one α never share a name."""
-    return f"xlr-bench/{base_short}-hybrid-{alpha_tag(alpha)}" + (f"-s{seed}" if seed is not None else "")
+def trained_model_name(base_short: str, alpha: float, seed: int | None, tag: str = "") -> str:
+    """``xlr-bench/me5-small-hybrid-a050-s42``: α and seed, so seeds of one α never share a name.
+
+    A recipe ``tag`` (``TrainConfig.tag``) goes after ``hybrid`` (``me5-small-hybrid-300steps-a050-s42``):
+    a checkpoint of another recipe is another model, never a second revision of one name (mteb keeps one
+    revision per name when it joins results, and the report would read it as another seed).
+    """
+    return (f"xlr-bench/{base_short}-hybrid" + (f"-{tag}" if tag else "") + f"-{alpha_tag(alpha)}"
+            + (f"-s{seed}" if seed is not None else ""))
 
 
 def _release_date(directory: Path, record: dict[str, Any]) -> str | None:
@@ -125,7 +131,7 @@ def definition_from_directory(directory: Path) -> ModelDefinition:
     base = find_definition(record["base_model"]) if "base_model" in record else None
     base_short = base.short_name if base else str(record.get("base_model", "model")).split("/")[-1]
     return ModelDefinition(
-        name=trained_model_name(base_short, record["alpha"], record.get("seed")),
+        name=trained_model_name(base_short, record["alpha"], record.get("seed"), (record.get("config") or {}).get("tag", "")),
         checkpoint={"directory": str(directory)},
         base_model=base.name if base else record.get("base_model"),
         alpha=record["alpha"],

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-HYBRID_RE = re.compile(r"-hybrid-a(\d{3})(?:-s(\d+))?$")
+# ``-hybrid[-<tag>]-a<α×100>[-s<seed>]``: the tag names a training recipe other than the first study's
+# (``me5-small-hybrid-300steps-a050-s42``), so that checkpoints of two recipes are two families.
+HYBRID_RE = re.compile(r"-hybrid(?P<tag>-[0-9a-z]+)?-a(?P<alpha>\d{3})(?:-s(?P<seed>\d+))?$")
 METRIC_LABEL = {"map_at_20": "mAP@20", "ndcg_at_10": "nDCG@10", "rank_distance": "rank distance"}
 SETTING_LABEL = {"monolingual": "Mo.", "cross-lingual": "Cr.", "multilingual": "Mul."}
 
@@ -79,7 +81,7 @@ class ModelRuns:
     @property
     def family(self) -> str | None:
         """The hybrid family a trained checkpoint belongs to (its name without α and seed); None otherwise."""
-        return HYBRID_RE.sub("-hybrid", self.name) if self.alpha is not None else None
+        return HYBRID_RE.sub(lambda g: f"-hybrid{g['tag'] or ''}", self.name) if self.alpha is not None else None
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,8 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
             if not results:
                 continue
             match = HYBRID_RE.search(name)
-            alpha = int(match.group(1)) / 100 if match else None
-            seed = int(match.group(2)) if match and match.group(2) else None
+            alpha = int(match["alpha"]) / 100 if match else None
+            seed = int(match["seed"]) if match and match["seed"] else None
             runs = models.setdefault(name, ModelRuns(name, alpha, seed))
             if run.key in runs.runs:
                 problems.append(Problem(folder, f"{name} {run.key} is also in {runs.runs[run.key].folder}; "

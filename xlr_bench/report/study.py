@@ -189,7 +189,7 @@ def one_row_per_alpha(models: list[ModelRuns]) -> list[ModelRuns]:
     """The seeds of one α (``…-hybrid-a050-s42``, ``…-s43``) as the runs of one row, as the study reads them."""
     rows: dict[tuple[str, float | None], ModelRuns] = {}
     for m in models:
-        name = HYBRID_RE.sub(lambda g: f"-hybrid-a{g.group(1)}", m.name) if m.alpha is not None else m.name
+        name = HYBRID_RE.sub(lambda g: f"-hybrid{g['tag'] or ''}-a{g['alpha']}", m.name) if m.alpha is not None else m.name
         row = rows.setdefault((name, m.alpha), ModelRuns(name, m.alpha))
         for task, subsets in m.results.items():
             for subset, entries in subsets.items():
@@ -205,7 +205,7 @@ def one_row_per_alpha(models: list[ModelRuns]) -> list[ModelRuns]:
 def run_label(m: ModelRuns, key: str) -> str:
     """One run of a row: its seed (``s42``) when its name gives it, else its revision's first 8 digits."""
     match = HYBRID_RE.search(str(m.runs[key].meta.get("name", ""))) if key in m.runs else None
-    return f"s{match.group(2)}" if match and match.group(2) else f"`{key[:8]}`"
+    return f"s{match['seed']}" if match and match["seed"] else f"`{key[:8]}`"
 
 
 def _model_metas(m: ModelRuns) -> list:

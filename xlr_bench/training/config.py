@@ -33,3 +33,4 @@ class TrainConfig:
     allow_eval_overlap: bool = False
     max_pairs: int | None = None  # cap the training pairs (quick runs); a deterministic subset
     bf16: bool = False
+    tag: str = ""  # a recipe label in the checkpoint's model name (models/encoder.py: trained_model_name)

@@ -70,6 +70,7 @@ def _remember(config: SweepConfig, sweep_dir: Path) -> None:
     if path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
         previous.setdefault("backend", "torch")  # sweeps from before the option encoded with torch
+        previous.get("train", {}).setdefault("tag", "")  # ... and named their checkpoints without a tag
         differing = _differences(previous, current)
         if differing:
             raise XLRBenchError(f"{sweep_dir} holds a sweep with another configuration ({'; '.join(differing)}). "
@@ -148,10 +149,12 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     """
     from xlr_bench.evaluation import select_tasks
     from xlr_bench.training.pairs import check_zero_shot
+    from xlr_bench.training.trainer import check_config
 
     executor = executor or ExecutorOptions()
     executor.check()
     check_ratios(config.ratios)
+    check_config(config.train)  # the template's knobs (tag, lengths, ...) before any work
     select_tasks(config.tasks, config.subsets)  # unknown task or subset: fail before any work
     check_zero_shot(config.train.train_data, config.tasks, config.train.allow_eval_overlap)
     sweep_dir = Path(sweep_dir)

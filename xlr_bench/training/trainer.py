@@ -28,6 +28,7 @@ import logging
 import os
 import platform
 import random
+import re
 import shutil
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -145,6 +146,9 @@ def check_config(config: TrainConfig) -> None:
         raise XLRBenchError(f"eval_fraction must be in [0, 1), got {config.eval_fraction!r}.")
     if not isinstance(config.seed, int) or config.seed < 0:
         raise XLRBenchError(f"--seed must be a whole number of 0 or more, got {config.seed!r}.")
+    if not re.fullmatch(r"[0-9a-z]*", config.tag) or re.fullmatch(r"a\d{3}|s\d+", config.tag):
+        raise XLRBenchError(f"--tag must be lower-case letters and digits without '-', and not an α or seed part "
+                            f"(a050, s42), because it becomes part of the model's name; got {config.tag!r}.")
     if not config.train_data or not all(config.train_data):
         raise XLRBenchError("--train-data is empty: name mlqa-r, xquad-r, afriqa or .jsonl files, comma-separated.")
 
