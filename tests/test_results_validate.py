@@ -120,13 +120,16 @@ def break_beyond_the_repository(rev: Path) -> set[str]:
     with (experiment / "run_settings.jsonl").open("a") as handle:  # run-settings, local-path
         handle.write(json.dumps({"task": TASK, "encode_kwargs": {"cache": "/home/me/.cache/mteb"}}) + "\n")
     (experiment / "Broken.json").write_text(json.dumps({"task_name": "Broken", "scores": "none"}))  # task-result
+    partial = json.loads((experiment / f"{TASK}.json").read_text())  # unfinished: 1 subset of an interrupted run
+    partial["scores"] = {split: entries[:1] for split, entries in partial["scores"].items()}
+    (experiment / f".{TASK}.json.partial").write_text(json.dumps(partial))
     with (experiment / "Padding.json").open("w") as handle:  # file-size (and not a TaskResult)
         handle.write('{"task_name": "Padding", "pad": "' + "x" * (10 * 1024 * 1024) + '"}')
     twin = rev.parent / OTHER_SHA1 / "experiments" / "precision_bf16"  # duplicate-task across experiments
     shutil.copytree(experiment.parent.parent, twin.parent.parent, ignore=shutil.ignore_patterns("Padding.json",
                                                                                                "Broken.json", "notes.txt"))
     _edit_metas(twin.parent.parent, revision=OTHER_SHA1)
-    return {"foreign-file", "run-settings", "local-path", "task-result", "file-size", "duplicate-task"}
+    return {"foreign-file", "run-settings", "local-path", "task-result", "file-size", "duplicate-task", "unfinished"}
 
 
 def _peer(root: Path, out: Path) -> set[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import mteb
 
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.core.paths import check_output_folder
 from xlr_bench.results.cache import result_cache_for
 
 
@@ -43,10 +44,18 @@ def select_tasks(names: list[str], subsets: list[str] | None = None) -> list[Any
 
 def evaluate(model: Any, task_names: list[str], output: Path, *, subsets: list[str] | None = None,
              batch_size: int = 32, overwrite: bool = False) -> Any:
-    """Run ``model`` (an mteb encoder) on the tasks; finished tasks in ``output`` are not recomputed."""
+    """Run ``model`` (an mteb encoder) on the tasks; finished tasks in ``output`` are not recomputed.
+
+    A task's result file appears only once every requested subset is scored (until then mteb's
+    per-subset saves go to a partial file it resumes from); with ``overwrite`` an existing result is
+    replaced only by a complete new one.
+    """
+    check_output_folder(Path(output), "--output")
     tasks = select_tasks(task_names, subsets)
+    cache = result_cache_for(output)
+    cache.expect(tasks)
     return mteb.evaluate(
-        model, tasks, cache=result_cache_for(output),
+        model, tasks, cache=cache,
         overwrite_strategy="always" if overwrite else "only-missing",
         encode_kwargs={"batch_size": batch_size, "show_progress_bar": True},
     )

@@ -1,9 +1,15 @@
-"""Atomic file writes: a result or download is either complete on disk or absent."""
+"""Atomic file writes: a result or download is either complete on disk or absent.
+
+Temporary files and folders are named ``.<target>.<pid>.<random>...`` beside their target, so that a
+later run can remove what a killed one left (:func:`remove_leftovers`) without touching the
+temporaries of a process that is still writing.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +21,8 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
     """Open a temporary file beside ``path`` and move it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    remove_leftovers(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".part", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, _default_mode())  # mkstemp makes 0600; the file should get the mode open() would give it
     try:
@@ -41,3 +48,37 @@ def write_json(path: str | Path, data: Any) -> None:
     with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
+
+
+def temp_prefix(target: str) -> str:
+    """The name prefix of this process's temporaries for ``target`` (see :func:`remove_leftovers`)."""
+    return f".{target}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_leftovers(folder: Path, target: str) -> list[Path]:
+    """Remove temporaries for ``target`` in ``folder`` whose writing process is gone (killed mid-write).
+
+    Returns what was removed. Temporaries of live processes (a concurrent run) are left alone.
+    """
+    removed = []
+    for path in Path(folder).glob(f".{target}.*"):
+        pid = path.name[len(target) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

