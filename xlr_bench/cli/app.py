@@ -1,41 +1,68 @@
 """The ``xlr-bench`` command line (click).
 
-Every :class:`~xlr_bench.core.errors.XLRBenchError` is printed as one message with exit code 2; no
-traceback reaches the user for a problem with their input.
+The one place where failures become messages: every command runs inside :class:`_FriendlyGroup`,
+which prints an :class:`~xlr_bench.core.errors.XLRBenchError` or a known input error (malformed JSON
+or TOML, text that is not UTF-8, a record pydantic rejects, a file system error such as a full disk
+or a path under a file) as one ``error: ...`` line on stderr with exit code 2. No traceback reaches
+the user for a problem with their input; an unexpected exception (a bug) still shows one.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import sys
+import tomllib
 from pathlib import Path
 
 import click
 
+from xlr_bench.cli.options import data_dir_option
 from xlr_bench.core.errors import XLRBenchError
 
 
+def describe_error(exc: BaseException) -> str | None:
+    """The one-line message for a failure caused by input or environment; None for anything else (a bug)."""
+    import pydantic
+
+    if isinstance(exc, XLRBenchError):
+        return str(exc)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        return f"malformed TOML: {exc}."
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}, {exc.object[exc.start:exc.start + 4]!r}); "
+                "save it as UTF-8.")
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(map(str, first.get("loc", ()))) or "record"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return f"invalid {exc.title}: field {where!r}: {first.get('msg')}{more}."
+    if isinstance(exc, OSError):
+        paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p)
+        return f"{exc.strerror or exc}" + (f": {paths}" if paths else "") + "."
+    return None
+
+
 class _FriendlyGroup(click.Group):
-    """Turns XLRBenchError into ``error: ...`` and exit code 2."""
+    """Runs every command; input errors become ``error: <one line>`` on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except XLRBenchError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except KeyboardInterrupt:
+            click.echo("interrupted; run the same command again to continue where it stopped.", err=True)
+            ctx.exit(130)
+        except click.UsageError as exc:  # a bad option value: click's message, on one line like the rest
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
             ctx.exit(2)
-
-
-def _set_data_dir(data_dir: Path | None) -> None:
-    # The data layer reads XLR_BENCH_DATA; --data-dir outranks it for this process.
-    if data_dir is not None:
-        os.environ["XLR_BENCH_DATA"] = str(data_dir)
-
-
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-    help="Folder holding the data files (overrides XLR_BENCH_DATA; default: the user cache).",
-)
+        except Exception as exc:
+            message = describe_error(exc)
+            if message is None:
+                raise
+            click.echo(f"error: {message}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=_FriendlyGroup)
@@ -68,16 +95,16 @@ def data_fetch(datasets: tuple[str, ...], dest: Path | None, force: bool) -> Non
 @data.command("check")
 @data_dir_option
 @click.option("--dataset", default=None, help="Check one dataset only.")
-def data_check(data_dir: Path | None, dataset: str | None) -> None:
+def data_check(dataset: str | None) -> None:
     """Verify every registered file that is present; exit 1 if any is missing or corrupt."""
     from xlr_bench.data.files import check, search_roots
 
-    report = check(data_dir, dataset)
+    report = check(None, dataset)
     bad = [r for r in report if r.status != "ok"]
     for r in report:
         if r.status != "ok":
             click.echo(f"{r.status:8} {r.entry.path}" + (f"  ({r.path})" if r.path else ""))
-    click.echo(f"{len(report) - len(bad)}/{len(report)} files ok; searched: {', '.join(map(str, search_roots(data_dir)))}")
+    click.echo(f"{len(report) - len(bad)}/{len(report)} files ok; searched: {', '.join(map(str, search_roots()))}")
     if bad:
         sys.exit(1)
 

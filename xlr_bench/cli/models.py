@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from xlr_bench.cli.options import data_dir_option
+
 
 @click.command("evaluate")
 @click.argument("model")
@@ -13,21 +15,29 @@ import click
 @click.option("--subsets", default=None, help="Comma-separated subsets (e.g. de,en); default: all.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("results"),
               show_default=True, help="The results root: it holds <org__model>/<revision>/..., whatever its name.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default="fp32", show_default=True,
               help="Encoding precision (recorded in the results); see benchmarks/README.md for speed and agreement.")
 @click.option("--backend", type=click.Choice(["torch", "openvino"]), default=None,
               help="Encoding backend (recorded in the results; default: the model definition's, else torch). "
                    "openvino runs on CPU and needs xlr-bench[openvino].")
 @click.option("--device", default=None, help="cpu, cuda, ... (default: cuda if available).")
-@click.option("--overwrite", is_flag=True, help="Recompute tasks already in --output.")
+@click.option("--overwrite", is_flag=True,
+              help="Recompute tasks already in --output (an old result is replaced only by a complete new one).")
+@data_dir_option
 def evaluate_cmd(model: str, task_names: str, subsets: str | None, output: Path, batch_size: int,
                  precision: str, backend: str | None, device: str | None, overwrite: bool) -> None:
     """Score MODEL (a definition name, checkpoint directory or hub id) and write mteb results."""
     from xlr_bench.models.encoder import XLREncoder
     from xlr_bench.evaluation import evaluate, select_tasks
+    from xlr_bench.training.pairs import eval_overlap
+
     select_tasks(task_names.split(","), subsets.split(",") if subsets else None)  # fail fast on typos
     encoder = XLREncoder(model, device=device, precision=precision, backend=backend)
+    overlap = eval_overlap(encoder.definition.training_data, task_names.split(","))
+    if overlap:
+        click.echo(f"warning: {encoder.definition.name} was trained on data that {', '.join(overlap)} is built "
+                   "from: these scores are not zero-shot.", err=True)
     result = evaluate(encoder, task_names.split(","), output, subsets=subsets.split(",") if subsets else None,
                       batch_size=batch_size, overwrite=overwrite)
     meta = encoder.mteb_model_meta
@@ -57,14 +67,15 @@ def models_list() -> None:
 @click.option("--folder", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where to write the definition (default: your definitions folder, ~/.config/xlr-bench/models). "
                    "Another folder must be listed in XLR_BENCH_MODELS to be read.")
-def models_add(checkpoint: Path, folder: Path | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing definition of the same name.")
+def models_add(checkpoint: Path, folder: Path | None, overwrite: bool) -> None:
     """Add a definition for a trained CHECKPOINT (its training record gives α, seed, data)."""
     from xlr_bench.core.paths import user_definitions_dir
     from xlr_bench.models.encoder import definition_from_directory
     from xlr_bench.definitions.models import write_definition
 
     definition = definition_from_directory(checkpoint.resolve())
-    path = write_definition(definition, folder or user_definitions_dir("models"))
+    path = write_definition(definition, folder or user_definitions_dir("models"), overwrite=overwrite)
     click.echo(f"wrote {path} ({definition.name})")
 
 

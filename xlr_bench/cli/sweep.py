@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from xlr_bench.cli.options import data_dir_option
 from xlr_bench.training.sweep import SweepConfig
 from xlr_bench.training.config import TrainConfig
 
@@ -55,11 +56,16 @@ def _executor_from_cli(values: dict):
                            max_parallel=values["max_parallel"] or raw.get("max_parallel"), slurm=slurm)
 
 
-def _floats(text: str) -> list[float]:
+def _numbers(text: str, kind: type, option: str) -> list:
+    """``"0,0.5"`` -> ``[0.0, 0.5]`` (``kind`` float or int); anything else is a usage error naming the option."""
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}") from exc
+        values = [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        what = "whole numbers" if kind is int else "numbers"
+        raise click.BadParameter(f"expected comma-separated {what}, got {text!r}.", param_hint=f"'{option}'")
+    return values
 
 
 @click.command("sweep")
@@ -75,7 +81,7 @@ def _floats(text: str) -> list[float]:
 @click.option("--max-pairs", type=int, default=None)
 @click.option("--max-length", type=int, default=_T.max_length, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=_T.learning_rate, show_default=True)
-@click.option("--eval-batch-size", type=int, default=_S.eval_batch_size, show_default=True)
+@click.option("--eval-batch-size", type=click.IntRange(1), default=_S.eval_batch_size, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=_S.precision, show_default=True)
 @click.option("--backend", type=click.Choice(["torch", "openvino"]), default=_S.backend, show_default=True,
               help="Encoding backend of the evaluations (openvino: CPU, needs xlr-bench[openvino]).")
@@ -86,12 +92,15 @@ def _floats(text: str) -> list[float]:
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True)
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Report folder (default: <sweep-dir>/report).")
+@click.option("--allow-eval-overlap", is_flag=True, help="Allow training data that shares a source with an evaluation task.")
 @click.option("--quick", is_flag=True, help="Minutes-long preset (the README's main job); explicit options still win.")
 @_executor_options
+@data_dir_option
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
-              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str, sweep_dir: Path,
-              results_dir: Path, report_dir: Path | None, quick: bool, **executor: object) -> None:
+              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str,
+              sweep_dir: Path, results_dir: Path, report_dir: Path | None, allow_eval_overlap: bool, quick: bool,
+              **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
     from click.core import ParameterSource
 
@@ -111,12 +120,13 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
     click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")
 
     config = SweepConfig(
-        base=base, ratios=_floats(ratios), seeds=[int(s) for s in seeds.split(",")],
-        replicate_ratios=_floats(replicate_ratios) if replicate_ratios else None,
+        base=base, ratios=_numbers(ratios, float, "--ratios"), seeds=_numbers(seeds, int, "--seeds"),
+        replicate_ratios=_numbers(replicate_ratios, float, "--replicate-ratios") if replicate_ratios else None,
         tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
         eval_batch_size=eval_batch_size, precision=precision, backend=backend,
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
-                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train, tag=tag),
+                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train, tag=tag,
+                          allow_eval_overlap=allow_eval_overlap),
     )
     report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options)
     click.echo(f"report: {report}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from xlr_bench.cli.options import data_dir_option
 from xlr_bench.core.errors import XLRBenchError
 
 
@@ -36,6 +37,7 @@ def tasks_list() -> None:
 
 @tasks.command("describe")
 @click.argument("name")
+@data_dir_option
 @click.option("--subset", "subsets", multiple=True, help="Only these subsets (repeatable; default: all).")
 def tasks_describe(name: str, subsets: tuple[str, ...]) -> None:
     """Descriptive statistics of task NAME, per subset and split (loads its data)."""
@@ -71,27 +73,37 @@ def split_statistics(data: dict) -> dict[str, float]:
 
 @tasks.command("validate")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@data_dir_option
 def tasks_validate(file: Path) -> None:
-    """Check definition FILE: schema, mteb's TaskMetadata validation and that its source exists.
+    """Check definition FILE: fields, mteb's TaskMetadata validation, the main score, the name, and its data.
 
-    Prints "ok" (exit 0) or the problem with the field to fix (exit 2).
+    The data are really read: a folder (BEIR) is loaded whole, with its ids, duplicates and qrels
+    checked; a registered dataset's files are located and checksummed. Prints "ok" (exit 0) or the
+    problem with the field or file to fix (exit 2).
     """
+    from xlr_bench.core.mteb_registry import is_mteb_task
     from xlr_bench.definitions.tasks import load_definition_file
     from xlr_bench.tasks.factory import build_task_class
 
     if not file.is_file():
         raise XLRBenchError(f"{file}: no such definition file.")
     definition = load_definition_file(file)
+    if is_mteb_task(definition.name):
+        raise XLRBenchError(f"{file}: task name {definition.name!r} already belongs to an mteb task; rename it "
+                            "(e.g. with a suffix naming the translation or source).")
     task_class = build_task_class(definition)
-    if definition.source_kind == "directory" and not Path(definition.source["directory"]).is_dir():
-        raise XLRBenchError(
-            f"{file}: field 'source.directory' names {definition.source['directory']}, which does not exist; "
-            f"give the data folder (relative paths are resolved against the definition file's folder)."
-        )
+    if definition.source_kind == "directory":
+        if not Path(definition.source["directory"]).is_dir():
+            raise XLRBenchError(
+                f"{file}: field 'source.directory' names {definition.source['directory']}, which does not exist; "
+                f"give the data folder (relative paths are resolved against the definition file's folder)."
+            )
+        task_class().load_data()
     if definition.source_kind == "dataset":
-        from xlr_bench.data.files import files_of
+        from xlr_bench.data.files import files_of, locate
 
-        files_of(definition.source["dataset"])
+        for entry in files_of(definition.source["dataset"]):
+            locate(entry.path)
     click.echo(f"ok: {definition.name} ({definition.loader}, {len(task_class().hf_subsets)} subsets)")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from xlr_bench.cli.options import data_dir_option
 from xlr_bench.training.config import TrainConfig
 
 _DEFAULTS = TrainConfig()
@@ -39,6 +40,7 @@ _DEFAULTS = TrainConfig()
 @click.option("--bf16", is_flag=True, help="bf16 mixed precision (CPU autocast or GPU).")
 @click.option("--tag", default="", help="Recipe label in the model's name: --tag 300steps gives "
                                         "xlr-bench/me5-small-hybrid-300steps-a050-s42.")
+@data_dir_option
 def train_cmd(train_data: str, eval_tasks: str, output: Path, steps: int | None, epochs: float | None, **options) -> None:
     """Fine-tune an encoder with hybrid monolingual/cross-lingual batches (arXiv 2408.10536).
 
@@ -47,7 +49,7 @@ def train_cmd(train_data: str, eval_tasks: str, output: Path, steps: int | None,
     """
     from xlr_bench.training.trainer import train
 
-    config = TrainConfig(train_data=train_data.split(","), eval_tasks=[t for t in eval_tasks.split(",") if t],
+    config = TrainConfig(train_data=train_data.split(","), eval_tasks=[t.strip() for t in eval_tasks.split(",") if t.strip()],
                          steps=steps if steps is not None or epochs is not None else _DEFAULTS.steps,
                          epochs=epochs, **options)
     path = train(config, output)

@@ -187,24 +187,38 @@ def check(data_dir: str | Path | None = None, dataset: str | None = None) -> lis
 
 
 def read_json(path: Path) -> object:
-    """Parse a JSON file, naming the file and position when it is truncated or malformed."""
+    """Parse a JSON file, naming the file and position when it is truncated, malformed or not UTF-8."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise XLRBenchError(
             f"Malformed JSON in {path}: {exc.msg} at line {exc.lineno}, column {exc.colno} (char {exc.pos})."
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """Parse a JSON-lines file, naming the file and line of the first malformed record."""
+    """Parse a JSON-lines file of objects, naming the file and line of the first malformed record."""
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise XLRBenchError(f"Malformed JSON in {path}, line {lineno}: {exc.msg} (column {exc.colno}).") from exc
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for lineno, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise XLRBenchError(f"Malformed JSON in {path}, line {lineno}: {exc.msg} (column {exc.colno}).") from exc
+                if not isinstance(row, dict):
+                    raise XLRBenchError(f"{path}, line {lineno}: expected a JSON object ({{...}}), got "
+                                        f"{type(row).__name__} {line.strip()[:40]!r}.")
+                rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
     return rows
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> XLRBenchError:
+    return XLRBenchError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                         "convert it to UTF-8 (e.g. `iconv -f latin1 -t utf-8`).")

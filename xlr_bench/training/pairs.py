@@ -141,17 +141,33 @@ def load_training_data(names: Iterable[str]) -> TrainingData:
     return TrainingData(pairs, checksums)
 
 
-def check_zero_shot(train_names: Iterable[str], eval_tasks: Iterable[str], allow_overlap: bool) -> None:
-    """Refuse training data that shares a source with an evaluation task (unless allowed)."""
-    from xlr_bench.definitions.tasks import load_definitions
+def eval_overlap(train_names: Iterable[str], eval_tasks: Iterable[str]) -> list[str]:
+    """``"<task> (built from <source>)"`` for every evaluation task built from one of the training sources.
 
+    Every task must be known to mteb (a misspelt or missing name would otherwise switch the check off).
+    AfriQA counts as no overlap: training reads its train split, evaluation its test split.
+    """
+    from xlr_bench.definitions.tasks import load_definitions
+    from xlr_bench.evaluation import select_tasks
+
+    eval_tasks = list(eval_tasks)
+    if not eval_tasks:
+        raise XLRBenchError("No evaluation tasks given (--eval-tasks / --tasks is empty): the zero-shot check needs "
+                            "the tasks the model will be scored on.")
+    select_tasks(eval_tasks)
     definitions = load_definitions()
     clashes = []
     for task in eval_tasks:
         definition = definitions.get(task)
         source = definition.source.get("dataset") if definition else None
-        if source in set(train_names) and source != "afriqa":  # AfriQA trains on train, evaluates on test
+        if source in set(train_names) and source != "afriqa":
             clashes.append(f"{task} (built from {source})")
+    return clashes
+
+
+def check_zero_shot(train_names: Iterable[str], eval_tasks: Iterable[str], allow_overlap: bool) -> None:
+    """Refuse training data that shares a source with an evaluation task (unless allowed)."""
+    clashes = eval_overlap(train_names, eval_tasks)
     if clashes and not allow_overlap:
         raise XLRBenchError(
             "Training data shares a source with evaluation task(s): " + ", ".join(clashes) + ". That would not be "

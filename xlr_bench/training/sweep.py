@@ -21,6 +21,7 @@ from pathlib import Path
 
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.core.paths import check_output_folder
 from xlr_bench.training.executors import ExecutorOptions, JobSpec
 from xlr_bench.training.config import TrainConfig
 
@@ -46,13 +47,35 @@ class SweepConfig:
 
 
 def check_ratios(ratios: list[float]) -> None:
-    """Ratios must lie in [0, 1] and be distinct."""
+    """Ratios must lie in [0, 1], be distinct and name distinct runs (α is named to two decimals:
+    0 and 0.004 would share ``a000``, so one would never be trained and the report would miss it)."""
+    from xlr_bench.models.encoder import alpha_tag
+
     bad = [r for r in ratios if not 0.0 <= r <= 1.0]
     if bad:
         raise XLRBenchError(f"--ratios must lie in [0, 1]; got {', '.join(map(str, bad))}.")
     duplicates = sorted({r for r in ratios if ratios.count(r) > 1})
     if duplicates:
         raise XLRBenchError(f"--ratios lists {', '.join(map(str, duplicates))} more than once.")
+    by_tag: dict[str, list[float]] = {}
+    for r in ratios:
+        by_tag.setdefault(alpha_tag(r), []).append(r)
+    clashes = [f"{' and '.join(map(str, rs))} (both {tag})" for tag, rs in by_tag.items() if len(rs) > 1]
+    if clashes:
+        raise XLRBenchError(f"--ratios {'; '.join(clashes)} would share one run name: runs are named by α to two "
+                            "decimals. Use ratios that differ in the first two decimals.")
+
+
+def check_seeds(seeds: list[int]) -> None:
+    """Seeds must be distinct whole numbers of 0 or more (each names a run folder)."""
+    if not seeds:
+        raise XLRBenchError("--seeds is empty.")
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad:
+        raise XLRBenchError(f"--seeds must be whole numbers of 0 or more; got {', '.join(map(str, bad))}.")
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicates:
+        raise XLRBenchError(f"--seeds lists {', '.join(map(str, duplicates))} more than once.")
 
 
 def planned_runs(config: SweepConfig) -> list[tuple[float, int]]:
@@ -97,7 +120,9 @@ def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) ->
 
 def run_name(alpha: float | None, seed: int | None) -> str:
     """A job's name: its checkpoint folder in the sweep folder (``a050-s42``), or ``base``."""
-    return "base" if alpha is None else f"a{round(alpha * 100):03d}-s{seed}"
+    from xlr_bench.models.encoder import alpha_tag
+
+    return "base" if alpha is None else f"{alpha_tag(alpha)}-s{seed}"
 
 
 def _score(config: SweepConfig, source: str, label: str, sweep_dir: Path, results_dir: Path) -> None:
@@ -148,13 +173,25 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     of the sweep's configuration: a sweep started serially may be continued on Slurm, and back.
     """
     from xlr_bench.evaluation import select_tasks
-    from xlr_bench.training.pairs import check_zero_shot
     from xlr_bench.training.trainer import check_config
+    from xlr_bench.training.pairs import check_zero_shot
 
+    check_ratios(config.ratios)
+    check_seeds(config.seeds)
+    if config.replicate_ratios is not None:
+        check_ratios(config.replicate_ratios)
+        unknown = [r for r in config.replicate_ratios if r not in config.ratios]
+        if unknown:
+            raise XLRBenchError(f"--replicate-ratios {', '.join(map(str, unknown))} not in --ratios.")
+    if config.eval_batch_size < 1:
+        raise XLRBenchError(f"--eval-batch-size must be at least 1, got {config.eval_batch_size}.")
+    check_config(replace(config.train, alpha=config.ratios[0], seed=config.seeds[0]))  # tag, lengths, ...
     executor = executor or ExecutorOptions()
     executor.check()
-    check_ratios(config.ratios)
-    check_config(config.train)  # the template's knobs (tag, lengths, ...) before any work
+    check_output_folder(Path(sweep_dir), "--sweep-dir")
+    check_output_folder(Path(results_dir), "--results")
+    if report_dir is not None:
+        check_output_folder(Path(report_dir), "--report")
     select_tasks(config.tasks, config.subsets)  # unknown task or subset: fail before any work
     check_zero_shot(config.train.train_data, config.tasks, config.train.allow_eval_overlap)
     sweep_dir = Path(sweep_dir)
