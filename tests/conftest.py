@@ -72,3 +72,26 @@ def small_pairs_file(tmp_path_factory, data_dir) -> Path:
                 handle.write(json.dumps({"id": p.group.split(":", 1)[1], "lang_q": p.lang_q, "question": p.question,
                                          "lang_p": p.lang_p, "passage": p.passage[:300]}) + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def write_beir_folder(xquad):
+    """Writes a small BEIR folder of real German XQuAD-R questions and answer sentences into a path."""
+    import json
+
+    def write(folder: Path) -> Path:
+        (folder / "qrels").mkdir(parents=True, exist_ok=True)
+        by_id = {c.id: c for c in xquad.candidates["de"]}
+        questions = xquad.questions["de"][:5]
+        answers = {q.id: xquad.answer_of[("de", q.qid)] for q in questions}
+        docs = sorted(set(answers.values()) | set(list(by_id)[:20]))
+        (folder / "corpus.jsonl").write_text("".join(
+            json.dumps({"_id": d, "title": "", "text": by_id[d].sentence}, ensure_ascii=False) + "\n" for d in docs),
+            encoding="utf-8")
+        (folder / "queries.jsonl").write_text("".join(
+            json.dumps({"_id": q.id, "text": q.text}, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+        (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+            f"{q}\t{d}\t1\n" for q, d in answers.items()), encoding="utf-8")
+        return folder
+
+    return write

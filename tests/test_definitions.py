@@ -109,8 +109,8 @@ def test_validate_names_the_field_and_the_fix(tmp_path, edit, expected):
         assert part in result.output
 
 
-def test_validate_ok_for_a_good_beir_definition(tmp_path):
-    (tmp_path / "data").mkdir()
+def test_validate_ok_for_a_good_beir_definition(tmp_path, write_beir_folder):
+    write_beir_folder(tmp_path / "data")
     result = _validate(_write(tmp_path, BEIR_MINIMAL))
     assert result.exit_code == 0 and result.output.strip() == "ok: Tiny-beir (beir, 1 subsets)"
     assert load_definition_file(tmp_path / "task.toml").source["directory"] == str(tmp_path / "data")
@@ -126,7 +126,7 @@ def test_hf_source_offline_says_what_is_missing_and_how_to_use_a_folder(tmp_path
         task.load_data()
 
 
-def test_tasks_new_writes_a_translation_definition_from_the_mteb_task(tmp_path):
+def test_tasks_new_writes_a_translation_definition_from_the_mteb_task(tmp_path, write_beir_folder):
     out = tmp_path / "SciFact-swa.toml"
     result = CliRunner().invoke(main, ["tasks", "new", "--from", "SciFact", "--lang", "swa", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -141,6 +141,8 @@ def test_tasks_new_writes_a_translation_definition_from_the_mteb_task(tmp_path):
     assert raw["source"] == {"directory": "data"}
     assert _validate(out).exit_code == 2  # the placeholder folder does not exist yet
     (tmp_path / "data").mkdir()
+    assert _validate(out).exit_code == 2  # an empty folder is no BEIR dataset
+    write_beir_folder(tmp_path / "data")
     assert _validate(out).exit_code == 0
     again = CliRunner().invoke(main, ["tasks", "new", "--from", "SciFact", "--lang", "swa", "--out", str(out)])
     assert again.exit_code == 2 and "--force" in again.output

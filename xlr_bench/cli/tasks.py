@@ -81,16 +81,12 @@ def tasks_validate(file: Path) -> None:
     checked; a registered dataset's files are located and checksummed. Prints "ok" (exit 0) or the
     problem with the field or file to fix (exit 2).
     """
-    from xlr_bench.core.mteb_registry import is_mteb_task
     from xlr_bench.definitions.tasks import load_definition_file
     from xlr_bench.tasks.factory import build_task_class
 
     if not file.is_file():
         raise XLRBenchError(f"{file}: no such definition file.")
     definition = load_definition_file(file)
-    if is_mteb_task(definition.name):
-        raise XLRBenchError(f"{file}: task name {definition.name!r} already belongs to an mteb task; rename it "
-                            "(e.g. with a suffix naming the translation or source).")
     task_class = build_task_class(definition)
     if definition.source_kind == "directory":
         if not Path(definition.source["directory"]).is_dir():

@@ -26,6 +26,12 @@ def register_models(metas: list[ModelMeta]) -> None:
         registry[meta.name] = meta
 
 
+def is_mteb_task(name: str) -> bool:
+    """Whether ``name`` belongs to one of mteb's own tasks (not one registered from a definition)."""
+    existing = mteb_adapter.task_registry().get(name)
+    return existing is not None and getattr(existing, "definition", None) is None
+
+
 def register_tasks(classes: list[type[AbsTask]]) -> None:
     """Add task classes to mteb (idempotent for the same class; a foreign name clash is an error)."""
     registry, similar = mteb_adapter.task_registry(), mteb_adapter.similar_tasks()
@@ -33,9 +39,10 @@ def register_tasks(classes: list[type[AbsTask]]) -> None:
     added = []
     for cls in classes:
         name = cls.metadata.name
-        existing = registry.get(name)
-        if existing is not None and getattr(existing, "definition", None) is None:
-            raise XLRBenchError(f"Task name {name!r} already belongs to an mteb task; rename the definition.")
+        if is_mteb_task(name):
+            path = getattr(getattr(cls, "definition", None), "path", None)
+            raise XLRBenchError(f"{path or 'A task definition'}: task name {name!r} already belongs to an mteb task; "
+                                "rename the definition.")
         registry[name] = cls
         setattr(mteb_tasks, name, cls)
         added.append(cls)

@@ -127,9 +127,23 @@ def find_definition(name: str) -> ModelDefinition | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def write_definition(definition: ModelDefinition, folder: Path) -> Path:
-    """Write a definition file (used by ``models add``); returns its path."""
+def write_definition(definition: ModelDefinition, folder: Path, overwrite: bool = False) -> Path:
+    """Write a definition file (used by ``models add``); returns its path.
+
+    An existing file of that name is replaced only with ``overwrite`` (two checkpoints of one name
+    would otherwise end up as one definition, the other silently lost).
+    """
     from xlr_bench.core.atomic import atomic_open
+
+    target = folder / f"{definition.short_name}.toml"
+    if target.exists() and not overwrite:
+        try:
+            existing = parse_definition(target).checkpoint
+        except XLRBenchError:
+            existing = {}
+        raise XLRBenchError(f"{target} already defines {definition.name} (checkpoint "
+                            f"{', '.join(f'{k}={v}' for k, v in existing.items()) or 'unreadable'}); pass --overwrite to "
+                            "replace it, or --folder to write elsewhere.")
 
     lines = [f"name = {_toml(definition.name)}"]
     for key in ("base_model", "alpha", "training_data", "seed", "steps", "pooling", "max_length", "license"):
@@ -144,7 +158,6 @@ def write_definition(definition: ModelDefinition, folder: Path) -> Path:
     lines += ["", "[checkpoint]"] + [f"{k} = {_toml(v)}" for k, v in checkpoint.items()]
     if definition.prompts:
         lines += ["", "[prompts]"] + [f"{k} = {_toml(v)}" for k, v in definition.prompts.items()]
-    target = folder / f"{definition.short_name}.toml"
     with atomic_open(target, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return target

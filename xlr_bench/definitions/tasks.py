@@ -14,6 +14,7 @@ and from the folders in ``XLR_BENCH_TASKS`` (paths separated by ``os.pathsep``).
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ BUILTIN_TASKS = BUILTIN_DEFINITIONS / "tasks"
 FIELDS_DOC = "the field reference: xlr_bench/definitions/builtin/tasks/README.md"
 REQUIRED_METADATA = ("description", "type", "eval_splits", "main_score", "license", "sample_creation")
 SOURCE_KINDS = ("dataset", "directory", "hf_repo")
+TOP_LEVEL = ("name", "extends", "loader", "setting", "source", "languages", "metadata", "ignore_identical_ids")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 def resolve(raw: dict[str, Any], path: Path, raws: dict[str, tuple[dict[str, Any], Path]]) -> TaskDefinition:
     """Apply ``extends`` and check the required fields; every error names the file, field and fix."""
+    unknown = sorted(set(raw) - set(TOP_LEVEL))
+    if unknown:  # a misspelt field would otherwise be ignored (e.g. ignore_identical_id: the flag stays off)
+        hints = [f"{u!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, TOP_LEVEL, n=1)) else "")
+                 for u in unknown]
+        raise XLRBenchError(f"{path}: unknown field(s) {', '.join(hints)}; allowed: {', '.join(TOP_LEVEL)}.")
     seen = {raw.get("name")}
     while "extends" in raw:
         parent_name = raw["extends"]

@@ -61,13 +61,18 @@ def _required(path: Path) -> Path:
 
 def read_records(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     """``corpus.jsonl``/``queries.jsonl`` rows as ``{"id", *fields}`` with string ids (BEIR ids may be numbers)."""
-    records = []
+    records, first_seen = [], {}
     for lineno, row in enumerate(read_jsonl(_required(path)), 1):
         if "_id" not in row:
             raise XLRBenchError(
                 f"{path}, record {lineno}: no '_id' field (BEIR records need _id, {', '.join(fields)})."
             )
-        records.append({"id": str(row["_id"]), **{f: row.get(f) or "" for f in fields}})
+        record_id = str(row["_id"])
+        if record_id in first_seen:  # the last would silently win, and its qrels would point at either
+            raise XLRBenchError(f"{path}, record {lineno}: _id {record_id!r} repeats record {first_seen[record_id]}; "
+                                "ids must be unique.")
+        first_seen[record_id] = lineno
+        records.append({"id": record_id, **{f: row.get(f) or "" for f in fields}})
     if not records:
         raise XLRBenchError(f"{path} holds no records.")
     return records
@@ -76,21 +81,24 @@ def read_records(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
 def read_qrels(path: Path, query_ids: set[str], corpus_ids: set[str]) -> dict[str, dict[str, int]]:
     """Parse a qrels TSV; an unknown query or document id is an error naming the file, line and id."""
     qrels: dict[str, dict[str, int]] = {}
-    with _required(path).open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            cols = line.rstrip("\r\n").split("\t")
-            if lineno == 1 and tuple(cols) == QRELS_HEADER or not line.strip():
-                continue
-            if len(cols) != 3 or not cols[2].lstrip("-").isdigit():
-                raise XLRBenchError(
-                    f"{path}, line {lineno}: expected `query-id<TAB>corpus-id<TAB>integer score`, got {line.strip()!r}."
-                )
-            qid, did, score = cols
-            if qid not in query_ids:
-                raise XLRBenchError(f"{path}, line {lineno}: query id {qid!r} is not in queries.jsonl.")
-            if did not in corpus_ids:
-                raise XLRBenchError(f"{path}, line {lineno}: corpus id {did!r} is not in corpus.jsonl.")
-            qrels.setdefault(qid, {})[did] = int(score)
+    try:
+        lines = _required(path).read_text(encoding="utf-8").splitlines(keepends=True)
+    except UnicodeDecodeError as exc:
+        raise XLRBenchError(f"{path} is not UTF-8 text (byte {exc.start}); convert it to UTF-8.") from exc
+    for lineno, line in enumerate(lines, 1):
+        cols = line.rstrip("\r\n").split("\t")
+        if lineno == 1 and tuple(cols) == QRELS_HEADER or not line.strip():
+            continue
+        if len(cols) != 3 or not cols[2].lstrip("-").isdigit():
+            raise XLRBenchError(
+                f"{path}, line {lineno}: expected `query-id<TAB>corpus-id<TAB>integer score`, got {line.strip()!r}."
+            )
+        qid, did, score = cols
+        if qid not in query_ids:
+            raise XLRBenchError(f"{path}, line {lineno}: query id {qid!r} is not in queries.jsonl.")
+        if did not in corpus_ids:
+            raise XLRBenchError(f"{path}, line {lineno}: corpus id {did!r} is not in corpus.jsonl.")
+        qrels.setdefault(qid, {})[did] = int(score)
     if not qrels:
         raise XLRBenchError(f"{path} holds no judgements (after the header `query-id corpus-id score`).")
     return qrels

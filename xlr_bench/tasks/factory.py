@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from pydantic import PrivateAttr, ValidationError
@@ -11,6 +12,7 @@ from mteb.languages import check_language_code
 from xlr_bench.tasks.afriqa import AfriQARetrieval
 from xlr_bench.tasks.beir import BeirRetrieval
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.core.mteb_registry import is_mteb_task
 from xlr_bench.tasks.full_rank import FullRankRetrieval
 from xlr_bench.tasks.lareqa import LAReQARetrieval
 from xlr_bench.definitions.tasks import TaskDefinition
@@ -72,6 +74,16 @@ def build_task_class(definition: TaskDefinition) -> type[FullRankRetrieval]:
         raise XLRBenchError(
             f"{definition.path}: field 'loader' is {definition.loader!r}; known loaders: {', '.join(sorted(LOADERS))}."
         )
+    if is_mteb_task(definition.name):  # registering it would shadow (or fail on) mteb's own task
+        raise XLRBenchError(f"{definition.path}: task name {definition.name!r} already belongs to an mteb task; rename "
+                            "it (e.g. with a suffix naming the translation or source).")
+    scores = loader.score_names(definition.setting == "multilingual")
+    main_score = definition.metadata.get("main_score")
+    if main_score not in scores:  # else the whole evaluation runs and ends in a KeyError
+        close = difflib.get_close_matches(str(main_score), scores, n=1)
+        raise XLRBenchError(f"{definition.path}: field 'metadata.main_score' is {main_score!r}, which this task does not "
+                            f"compute" + (f"; did you mean {close[0]!r}?" if close else "") +
+                            f" Valid: {', '.join(scores)}.")
     return type(
         definition.name,
         (loader,),

@@ -54,6 +54,14 @@ class FullRankRetrieval(AbsTaskRetrieval):
         """Fill ``self.dataset`` (mteb's v2 format) from the task's pinned source; one per loader."""
         raise NotImplementedError
 
+    @classmethod
+    def score_names(cls, pooled: bool) -> list[str]:
+        """The scores a subset's result holds that can serve as ``main_score`` (mteb's standard ones at
+        ``k_values``, the full-ranking mAP and, on pooled subsets, the rank distance)."""
+        standard = [f"{metric}_at_{k}" for metric in ("ndcg", "map", "recall", "precision", "mrr", "hit_rate")
+                    for k in cls.k_values]
+        return standard + ["accuracy", "map"] + (["rank_distance"] if pooled else [])
+
     def _evaluate_subset(
         self,
         model: Any,
