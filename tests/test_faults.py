@@ -108,8 +108,8 @@ def test_sweep_refuses_bad_grids_before_any_work(tiny_model_dir, tmp_path, extra
 
 # -- evaluation: NaN, devices, partial and damaged result files ------------------------------------
 
-def _evaluate(model, out, *extra: str):
-    return run("evaluate", str(model), "-t", "AfriQARetrieval", "--subsets", "hau,yor", "-o", str(out),
+def _evaluate(model, out, *extra: str, subsets: str = "hau,yor"):
+    return run("evaluate", str(model), "-t", "AfriQARetrieval", "--subsets", subsets, "-o", str(out),
                "--batch-size", "64", *extra)
 
 
@@ -177,10 +177,10 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
 
 def test_a_damaged_result_file_is_named(tiny_model_dir, tmp_path):
     out = tmp_path / "results"
-    assert _evaluate(tiny_model_dir, out).exit_code == 0
+    assert _evaluate(tiny_model_dir, out, subsets="hau").exit_code == 0
     _result_file(out).write_text('{"task_name": "AfriQARetrieval", "scores": ')
-    assert_refused(_evaluate(tiny_model_dir, out), "AfriQARetrieval.json is not a readable mteb result")
-    assert _evaluate(tiny_model_dir, out, "--overwrite").exit_code == 0
+    assert_refused(_evaluate(tiny_model_dir, out, subsets="hau"), "AfriQARetrieval.json is not a readable mteb result")
+    assert _evaluate(tiny_model_dir, out, "--overwrite", subsets="hau").exit_code == 0
     assert json.loads(_result_file(out).read_text())["task_name"] == "AfriQARetrieval"
 
 
