@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from xlr_bench.cli.app import describe_error, main
 from xlr_bench.core.atomic import remove_leftovers, temp_prefix, write_json
 from xlr_bench.core.errors import XLRBenchError
+from xlr_bench.report.scores import collect
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -158,9 +159,8 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
     (partial,) = list(out.glob("*/*/.AfriQARetrieval.json.partial"))
     checked = run("results", "validate", str(out))
     assert checked.exit_code == 1 and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in checked.output
-    report = run("report", str(out), "--out", str(tmp_path / "report"))
-    assert report.exit_code == 0, report.output
-    assert "unfinished evaluation of AfriQARetrieval (1 subset(s) scored), not used" in (tmp_path / "report" / "report.md").read_text()
+    (problem,) = collect(out).problems  # what the report and the leaderboard site read: nothing else
+    assert problem.path == partial and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in problem.reason
     # The same command resumes from the partial file and writes the complete result.
     assert _evaluate(tiny_model_dir, out).exit_code == 0
     assert not partial.exists()
@@ -173,6 +173,10 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
         assert _evaluate(tiny_model_dir, out, "--overwrite").exit_code == 130
     assert _result_file(out).read_bytes() == before
     assert run("results", "validate", str(out)).exit_code == 1  # the unfinished overwrite is named
+    report = run("report", str(out), "--out", str(tmp_path / "report"))
+    assert report.exit_code == 0, report.output
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "## Files not used" in text and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in text
 
 
 def test_a_damaged_result_file_is_named(tiny_model_dir, tmp_path):
