@@ -135,8 +135,10 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
 @click.command("report")
 @click.argument("results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
-def report_cmd(results_dir: Path, out: Path) -> None:
+@click.option("--family", default=None, help="The hybrid family (name or recipe tag, e.g. 300steps) to report when "
+                                             "RESULTS_DIR holds several; the base models are always included.")
+def report_cmd(results_dir: Path, out: Path, family: str | None) -> None:
     """Build the Markdown report and plots from RESULTS_DIR alone."""
     from xlr_bench.report.study import build_report
 
-    click.echo(f"report: {build_report(results_dir, out)}")
+    click.echo(f"report: {build_report(results_dir, out, family)}")

@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from xlr_bench.core.atomic import atomic_open
+from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.metrics import decode_values
 from xlr_bench.report.scores import (HYBRID_RE, METRIC_LABEL, SETTING_LABEL, ModelRuns, collect, coverage_gaps, language_groups,
                                      low_resource_tasks, ordered_lareqa_families, revision_means, revisions_with,
                                      seen_languages, subset_mean)
+from xlr_bench.report.seeds import N_DRAWS, alpha_trend, pick_probabilities, pooled_seed_sd, run_scores, seed_test
 
 N_BOOT = 1000
 CRITERION = ("mean of Mo., Cr. and Mul. mAP@20, on the LAReQA dataset of the report where the most α values "
@@ -254,12 +256,33 @@ def _zero_shot_section(models: list[ModelRuns]) -> list[str]:
         ["model", "zero-shot", "not zero-shot: own training data", "not zero-shot: through the lineage"], rows) + [""]
 
 
-def build_report(results_dir: Path, out_dir: Path) -> Path:
-    """Write ``report.md`` and its plots into ``out_dir``; returns the report path."""
+def select_family(models: list[ModelRuns], family: str | None, where: Path) -> list[ModelRuns]:
+    """The reference models and the runs of one hybrid family (α are compared within a recipe, never across).
+
+    ``family``: the family's name, its last part (``me5-small-hybrid-300steps``) or its tag (``300steps``);
+    needed only when ``where`` holds several families.
+    """
+    families = sorted({m.family for m in models if m.family})
+    if family is None:
+        if len(families) > 1:
+            raise XLRBenchError(f"{where} holds {len(families)} hybrid families ({', '.join(families)}): the report "
+                                "compares α within one recipe; choose it with --family (its name or tag).")
+        return models
+    chosen = [f for f in families if f == family or f.split("/")[-1] == family or f.endswith(f"-hybrid-{family}")]
+    if not chosen:
+        raise XLRBenchError(f"{where} has no hybrid family {family!r}; it has: {', '.join(families) or 'none'}.")
+    return [m for m in models if m.family in (None, chosen[0])]
+
+
+def build_report(results_dir: Path, out_dir: Path, family: str | None = None) -> Path:
+    """Write ``report.md`` and its plots into ``out_dir``; returns the report path.
+
+    ``family``: the hybrid family to report when the results hold several (:func:`select_family`).
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     collected = collect(Path(results_dir))
-    models = one_row_per_alpha(collected.models)
+    models = select_family(one_row_per_alpha(collected.models), family, Path(results_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# Hybrid batch training: α sweep report", "",
              f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
              + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
@@ -275,6 +298,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         lines += ["## Files not used", ""] + [f"- {p}" for p in collected.problems] + [""]
     lines += _zero_shot_section(models)
     criterion: dict[str, dict[str, float]] = {}  # dataset -> α label -> score
+    per_run: dict[str, dict[float, list[float]]] = defaultdict(dict)  # dataset -> α -> criterion of each run
     seen = seen_languages(models)
     for dataset, family in ordered_lareqa_families():
         present = [m for m in models if any(t in m.results for t in family.values())]
@@ -302,6 +326,7 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
             rows.append(cells)
             if m.alpha is not None and all(map20):
                 criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
+                per_run[dataset][m.alpha] = _criterion_per_run(m, [family[s] for s in SETTING_LABEL])
         lines += ["Settings as in arXiv 2408.10536 Tables 1–2: Mo. = X→X (mean over languages), Cr. = X→Y "
                   "(macro mean over pairs), Mul. = X→pool (mean over query languages); RD = rank distance; "
                   "zero-shot = mteb's percentage over the model's tasks of this dataset (see *Zero-shot* above).", ""]
@@ -320,6 +345,8 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         settings = {SETTING_LABEL[k]: family[k] for k in SETTING_LABEL if k in family}
         lines += _paired_section(present, settings, "map_at_20", family.get("multilingual", ""))
         lines += _seed_section(present, settings, "map_at_20")
+        lines += _seed_unit_section(present, settings | {"Mul. RD": family.get("multilingual", "")},
+                                    {"Mul. RD": "rank_distance"})
         lines += _language_section(present, family, seen)
         plots = _plot_family(present, family, out_dir, dataset)
         heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
@@ -333,6 +360,11 @@ def build_report(results_dir: Path, out_dir: Path) -> Path:
         lines += _table(["model", "criterion"], [[k, f"{v:.4f}"] for k, v in criterion_scores.items()])
         lines += ["", f"**Picked: {best}** ({criterion_scores[best]:.4f}). Read it together with the paired tests "
                   "above: a difference whose interval includes zero is not a win.", ""]
+        odds = pick_probabilities(per_run[chosen])
+        if odds:
+            lines += [f"How sure that pick is, with training runs as the unit (seed-to-seed spread pooled over the α "
+                      f"with several runs, sd {pooled_seed_sd(per_run[chosen]):.4f}; each α's mean redrawn "
+                      f"{N_DRAWS} times): " + ", ".join(f"α={a:.2f} wins {p:.0%}" for a, p in odds.items()) + ".", ""]
     lines += _low_resource_section(models, out_dir)
     report = out_dir / "report.md"
     with atomic_open(report, "w", encoding="utf-8") as handle:
@@ -367,6 +399,41 @@ def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str,
         return []
     return [f"### Paired bootstrap tests on {METRIC_LABEL[metric]} (per query, two-sided)", ""] + _table(
         ["comparison", "setting", "Δ", "p", "queries", "p < 0.05"], rows) + [""]
+
+
+def _criterion_per_run(m: ModelRuns, tasks: list[str]) -> list[float]:
+    """The criterion (mean of the settings' mAP@20) of each run of ``m`` that has all of ``tasks``."""
+    per_task = [revision_means(m, task, "map_at_20") for task in tasks]
+    shared = set.intersection(*(set(v) for v in per_task)) if per_task else set()
+    return [float(np.mean([v[r] for v in per_task])) for r in m.revisions if r in shared]
+
+
+def _seed_unit_section(models: list[ModelRuns], tasks: dict[str, str], metrics: dict[str, str] | None = None,
+                       default_metric: str = "map_at_20") -> list[str]:
+    """α effects with the training run as the unit: Welch tests between replicated α, and the slope over α."""
+    metrics = metrics or {}
+    rows = []
+    for label, task in tasks.items():
+        metric = metrics.get(label, default_metric)
+        scores = run_scores(models, task, metric)
+        digits = 1 if metric == "rank_distance" else 4
+        replicated = [a for a, v in scores.items() if len(v) > 1]
+        for i, a in enumerate(replicated):
+            for b in replicated[i + 1:]:
+                test = seed_test(scores[b], scores[a])
+                if test:
+                    rows.append([label, f"α={b:.2f} − α={a:.2f}", f"{test.difference:+.{digits}f}",
+                                 f"{test.p:.3f}", f"{test.runs[0]} / {test.runs[1]}", "yes" if test.p < 0.05 else "no"])
+        trend = alpha_trend(scores)
+        if trend:
+            rows.append([label, "slope per unit α (all runs)", f"{trend.slope:+.{digits}f}", f"{trend.p:.3f}",
+                         str(trend.runs), "yes" if trend.p < 0.05 else "no"])
+    if not rows:
+        return []
+    return ["### α effects with the training run as the unit (seeds, not queries, resampled)", "",
+            "Welch's t-test between the runs (seeds) of two α, and a least-squares slope of every run's score on α "
+            "(two-sided t-test); each run counts once, so these include the training noise the query bootstraps "
+            "leave out.", ""] + _table(["setting", "comparison", "Δ", "p", "runs", "p < 0.05"], rows) + [""]
 
 
 def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -> list[str]:
@@ -451,6 +518,7 @@ def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:
         lines += _table(["language"] + [m.label for m in models], rows + [means, intervals, zero]) + [""]
         lines += _paired_section(models, {task: task}, metric, task)
         lines += _seed_section(models, {task: task}, metric)
+        lines += _seed_unit_section(models, {task: task}, default_metric=metric)
     plot = _plot_vs_alpha(models, {t: t for t in tasks}, metric, "nDCG@10 (mean over languages)",
                           out_dir / "low-resource_ndcg_at_10_vs_alpha", "low-resource tasks")
     return lines + ([f"![{plot}]({plot})", ""] if plot else [])

@@ -212,10 +212,14 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
         dispatch(run_job, specs, executor, sweep_dir, progress=Console(stderr=True).log)
     if report_dir is None:
         return None
+    from xlr_bench.models.encoder import definition_from_directory
+    from xlr_bench.report.scores import ModelRuns
     from xlr_bench.report.study import build_report
 
     started = time.perf_counter()
-    report = build_report(results_dir, report_dir)
+    # The report compares the α of this sweep's recipe only, even where results/ holds other families.
+    first = definition_from_directory(sweep_dir / run_name(*runs[0])).name if runs else None
+    report = build_report(results_dir, report_dir, family=ModelRuns(first, runs[0][0]).family if first else None)
     _log_timing(sweep_dir, "report", time.perf_counter() - started)
     return report
 
