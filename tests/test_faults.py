@@ -326,3 +326,22 @@ def test_the_funnel_turns_known_input_errors_into_one_line():
         message = describe_error(caught.value)
         assert message is not None and expected in message and "\n" not in message, (expected, message)
     assert describe_error(KeyError("bug")) is None  # a bug keeps its traceback
+
+
+def test_corrupt_result_files_are_listed_not_a_traceback(tmp_path):
+    """Damaged files of a committed model (not UTF-8, JSON of the wrong shape, run settings that are
+    not JSON): `results validate` lists each with its rule, and the report's collection names them."""
+    source = Path(__file__).resolve().parent.parent / "results" / "xlr-bench__me5-small-hybrid-a050-s42"
+    shutil.copytree(source, tmp_path / source.name)
+    (folder,) = list(tmp_path.glob("*/*/experiments/precision_bf16"))
+    (folder / "run_settings.jsonl").write_bytes(b"\xff\xfe garbage\n[1, 2]\n")
+    (folder / "AfriQARetrieval.json").write_bytes(b"\xff\xfe\x00binary")
+    (folder / "AfriQAPivotRetrieval.json").write_text("[1, 2, 3]")
+    (folder / "model_meta.json").write_text("[]")
+    result = run("results", "validate", str(tmp_path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output  # a listing, not a crash
+    for needle in ("model_meta.json: [model-meta] not a JSON object", "AfriQARetrieval.json: [task-result]",
+                   "AfriQAPivotRetrieval.json: [task-result]", "run_settings.jsonl: [run-settings] line 1",
+                   "run_settings.jsonl: [run-settings] line 2"):
+        assert needle in result.output, needle
+    assert [p.reason for p in collect(tmp_path).problems] == ["unreadable model_meta.json (not a JSON object)"]

@@ -136,3 +136,39 @@ def test_bad_ratio_lists():
         check_ratios([0.0, 1.5])
     with pytest.raises(XLRBenchError, match="more than once"):
         check_ratios([0.5, 0.5])
+
+
+def test_report_and_site_group_by_the_recorded_training_configuration(swept, tmp_path):
+    """A second sweep with another configuration (or a stale retrain) writing into the same results/
+    must not appear as another seed of an α: such revisions are named and left out, by the one
+    collection path the report and the leaderboard site share."""
+    _, root, _ = swept
+    import shutil
+
+    from xlr_bench.report.site import build_site
+
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    (original,) = list(results.glob("xlr-bench__st-hybrid-a000-s1/*"))
+    settings = [json.loads(line) for line in (original / "run_settings.jsonl").read_text().splitlines()]
+    assert {s["encode_kwargs"]["training"]["steps"] for s in settings} == {2}  # what the evaluation recorded
+    assert "/tmp" not in (original / "run_settings.jsonl").read_text()  # no local path (results validate's rule)
+
+    def copy_with(revision: str, **changes) -> None:
+        folder = original.parent / revision
+        shutil.copytree(original, folder)
+        lines = [dict(s, encode_kwargs=dict(s["encode_kwargs"], training=dict(s["encode_kwargs"]["training"], **changes)))
+                 for s in settings]
+        (folder / "run_settings.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    copy_with("0000aaaa" + "0" * 32, steps=3)  # another sweep's configuration
+    text = build_report(results, tmp_path / "report").read_text()
+    assert "xlr-bench/st-hybrid-a000-s1 0000aaaa: trained with another configuration: steps 3 (others: 2); left out" in text
+    assert "α=0.00 (1 run)" in text
+    site = build_site(results, tmp_path / "site")
+    assert [p.reason for p in site.problems] == [
+        "xlr-bench/st-hybrid-a000-s1 0000aaaa: trained with another configuration: steps 3 (others: 2); left out"]
+    copy_with("0000bbbb" + "0" * 32)  # a second checkpoint of the same α, seed and configuration
+    text = build_report(results, tmp_path / "report").read_text()
+    assert "0000bbbb: one of 2 checkpoints of seed 1 with one configuration" in text
+    assert "α=0.00 (" not in text.split("## Files not used")[0]  # both checkpoints of α=0 seed 1 left out

@@ -54,6 +54,8 @@ def evaluate(model: Any, task_names: list[str], output: Path, *, subsets: list[s
     tasks = select_tasks(task_names, subsets)
     cache = result_cache_for(output)
     cache.expect(tasks)
+    if getattr(model, "training", None):  # a trained checkpoint: what it was trained with, for the report
+        cache.run_facts["training"] = model.training
     return mteb.evaluate(
         model, tasks, cache=cache,
         overwrite_strategy="always" if overwrite else "only-missing",

@@ -302,6 +302,24 @@ def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
     return settings or None
 
 
+def training_facts(directory: Path) -> dict[str, Any] | None:
+    """What a trained checkpoint was trained with, from its training record, without local paths: the
+    evaluation records it in the run settings of its results, so that a report can tell runs of one
+    configuration from stray ones (another sweep's, a stale retrain). None for an untrained model."""
+    record_path = directory / TRAINING_RECORD
+    if not record_path.is_file():
+        return None
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    config = dict(record.get("config") or {})
+    for local in ("base", "train_data", "eval_tasks", "allow_eval_overlap"):  # paths, or no effect on the weights
+        config.pop(local, None)
+    return config | {
+        "base_model": record.get("base_model"), "base_model_hash": record.get("base_model_hash"),
+        "training_data": [Path(name).name for name in record.get("training_data", [])],
+        "data_checksums": sorted((record.get("data_checksums") or {}).values()), "steps_trained": record.get("steps"),
+    }
+
+
 class XLREncoder(SentenceTransformerEncoderWrapper):
     """An mteb encoder for any model of the study; see the module docstring.
 
@@ -343,6 +361,7 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
             warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*", category=FutureWarning)
             super().__init__(model)  # mteb reads the query/document prompts set on the model above
         self.definition = definition
+        self.training = training_facts(Path(target)) if local else None
         self.mteb_model_meta = _model_meta(definition, revision, sizes, precision, backend)
 
     def encode(self, inputs: Any, **kwargs: Any) -> Any:

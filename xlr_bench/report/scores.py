@@ -4,7 +4,9 @@
 project, from a checkout of the MTEB results repository, or several merged, and keeps for every
 subset score the run (revision, experiment) and the file it came from, so any figure built on it
 can be traced back. A trained checkpoint's name carries its α (``...-hybrid-a050``) and, where
-recorded, its seed (``...-hybrid-a050-s42``); several revisions under one name are several runs.
+recorded, its seed (``...-hybrid-a050-s42``); several revisions under one name are several runs,
+unless the training their evaluation recorded says they are not runs of one study (then they are
+named and left out, see ``_runs_of_another_configuration``).
 Files that are not mteb results are kept as problems, never dropped silently; ``coverage_gaps``
 names the runs whose means cover fewer subsets than the runs beside them, so such a mean is never
 compared or averaged in unmarked.
@@ -50,6 +52,7 @@ class Run:
     root: Path  # the results tree it was read from
     folder: Path
     meta: dict[str, Any]
+    training: dict[str, Any] | None = None  # what its evaluation recorded of the training (run settings)
 
     @property
     def key(self) -> str:
@@ -120,13 +123,16 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
     With ``tasks``, result files of other mteb tasks are skipped unread (a checkout of the MTEB
     results repository holds tens of thousands); files that are not named after any mteb task are
     still read, so a foreign or broken file is reported rather than ignored. A folder left with no
-    usable result is not a run.
+    usable result is not a run; nor is one trained with another configuration than the runs beside it
+    (:func:`_runs_of_another_configuration`): such runs are named in the problems and left out.
     """
     from mteb.results import TaskResult
 
-    from xlr_bench.results.cache import describe_partial, partial_files, read_partial
+    from xlr_bench.results.cache import RUN_SETTINGS, describe_partial, partial_files, read_partial
 
     roots = [Path(results_dirs)] if isinstance(results_dirs, (str, Path)) else [Path(d) for d in results_dirs]
+    gathered: list[tuple[str, Run, list[tuple[Path, Any]]]] = []  # (model name, run, its (file, TaskResult)s)
+    read: dict[tuple[str, str], Run] = {}
     models: dict[str, ModelRuns] = {}
     problems: list[Problem] = []
     skipped = 0
@@ -147,7 +153,8 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
                 problems.append(Problem(meta_path, f"unreadable model_meta.json ({getattr(exc, 'msg', exc)})", root))
                 continue
             experiment = folder.name if folder.parent.name == "experiments" else None
-            run = Run(folder.parent.parent.name if experiment else folder.name, experiment, root, folder, meta)
+            run = Run(folder.parent.parent.name if experiment else folder.name, experiment, root, folder, meta,
+                      _recorded_training(folder / RUN_SETTINGS))
             name = meta.get("name") or (folder.parents[2] if experiment else folder.parent).name.replace("__", "/")
             results = []
             for path in wanted:
@@ -159,34 +166,110 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
                 results = [(p, r) for p, r in results if r.task_name in tasks]
             if not results:
                 continue
-            match = HYBRID_RE.search(name)
-            alpha = int(match["alpha"]) / 100 if match else None
-            seed = int(match["seed"]) if match and match["seed"] else None
-            runs = models.setdefault(name, ModelRuns(name, alpha, seed))
-            if run.key in runs.runs:
-                problems.append(Problem(folder, f"{name} {run.key} is also in {runs.runs[run.key].folder}; "
+            if (name, run.key) in read:
+                problems.append(Problem(folder, f"{name} {run.key} is also in {read[(name, run.key)].folder}; "
                                                 "the first one read is used", root))
                 continue
-            runs.runs[run.key] = run
-            runs.revisions.append(run.key)
-            runs.training_tasks |= set(meta.get("training_datasets") or [])
-            settings = meta.get("experiment_kwargs") or {}
-            backend = settings.get("backend") or "torch"  # named where not torch, e.g. "fp32 (openvino)"
-            runs.precision.add((settings.get("precision") or "fp32") + (f" ({backend})" if backend != "torch" else ""))
-            if meta.get("max_tokens"):
-                runs.max_tokens.add(int(meta["max_tokens"]))
-            for path, result in results:
-                for split_scores in result.scores.values():
-                    for entry in split_scores:
-                        runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
-                            {k: v for k, v in entry.items() if isinstance(v, (int, float))},
-                            entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), run.key, path,
-                        ))
+            read[(name, run.key)] = run
+            gathered.append((name, run, results))
         for path in partial_files(root):  # an interrupted evaluation: its mean would cover some subsets only
             if tasks is None or read_partial(path)[0] in tasks or not _is_mteb_task(read_partial(path)[0]):
                 problems.append(Problem(path, describe_partial(path), root))
+    left_out = _runs_of_another_configuration(gathered)
+    problems += [Problem(run.folder, f"{name} {run.key[:8]}: {left_out[(name, run.key)]}; left out", run.root)
+                 for name, run, _ in gathered if (name, run.key) in left_out]
+    for name, run, results in gathered:
+        if (name, run.key) not in left_out:
+            _add_run(models, name, run, results)
     ordered = sorted(models.values(), key=lambda m: (m.alpha is not None, m.alpha or 0.0, m.seed or 0, m.name))
     return Collected(ordered, problems, skipped)
+
+
+def _add_run(models: dict[str, ModelRuns], name: str, run: Run, results: list[tuple[Path, Any]]) -> None:
+    """Add one run (its metadata and scores) to its model's :class:`ModelRuns`."""
+    match = HYBRID_RE.search(name)
+    alpha = int(match["alpha"]) / 100 if match else None
+    seed = int(match["seed"]) if match and match["seed"] else None
+    runs = models.setdefault(name, ModelRuns(name, alpha, seed))
+    runs.runs[run.key] = run
+    runs.revisions.append(run.key)
+    runs.training_tasks |= set(run.meta.get("training_datasets") or [])
+    settings = run.meta.get("experiment_kwargs") or {}
+    backend = settings.get("backend") or "torch"  # named where not torch, e.g. "fp32 (openvino)"
+    runs.precision.add((settings.get("precision") or "fp32") + (f" ({backend})" if backend != "torch" else ""))
+    if run.meta.get("max_tokens"):
+        runs.max_tokens.add(int(run.meta["max_tokens"]))
+    for path, result in results:
+        for split_scores in result.scores.values():
+            for entry in split_scores:
+                runs.results[result.task_name][entry["hf_subset"]].append(SubsetScores(
+                    {k: v for k, v in entry.items() if isinstance(v, (int, float))},
+                    entry.get("per_query") or {}, entry.get("per_query_ids_sha256"), run.key, path,
+                ))
+
+
+def _recorded_training(settings: Path) -> dict[str, Any] | None:
+    """The training facts a checkpoint's evaluation recorded in its run settings (None: not recorded,
+    e.g. results from before they were, or of a model xlr-bench did not train)."""
+    try:
+        lines = settings.read_text(encoding="utf-8").splitlines() if settings.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return None  # `results validate` names the file
+    for line in lines:
+        try:
+            facts = (json.loads(line).get("encode_kwargs") or {}).get("training")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(facts, dict) and facts:
+            return facts
+    return None
+
+
+def _runs_of_another_configuration(gathered: list[tuple[str, Run, Any]]) -> dict[tuple[str, str], str]:
+    """(model name, run key) -> why it is left out, for the trained runs that are not runs of one study.
+
+    Two sweeps writing into one results folder leave checkpoints of one α from different
+    configurations (or a stale retrain beside the current one); read by name they would be averaged as
+    seeds of one α. So, per hybrid family, the configuration most checkpoints share (α and seed
+    aside; on a tie the first in sorted order) is the study's and runs of any other are left out; and
+    two checkpoints of one name and seed in that configuration cannot both be current, so both are
+    left out. Runs whose evaluation recorded no training facts are kept as they are.
+    """
+    def config_key(facts: dict[str, Any]) -> str:
+        return json.dumps({k: v for k, v in facts.items() if k not in ("alpha", "seed")}, sort_keys=True, default=str)
+
+    def shown(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    families: dict[str, list[tuple[str, Run]]] = defaultdict(list)
+    for name, run, _ in gathered:
+        if run.training and HYBRID_RE.search(name):
+            families[HYBRID_RE.sub(lambda g: f"-hybrid{g['tag'] or ''}", name)].append((name, run))
+    left_out: dict[tuple[str, str], str] = {}
+    for family, runs in families.items():
+        checkpoints = {(name, run.revision): config_key(run.training) for name, run in runs}
+        counts: dict[str, int] = defaultdict(int)
+        for key in checkpoints.values():
+            counts[key] += 1
+        study_key = max(sorted(counts), key=counts.__getitem__)
+        study = json.loads(study_key)
+        revisions: dict[tuple[str, Any], set[str]] = defaultdict(set)  # (name, seed) -> revisions of the study's
+        for name, run in runs:
+            facts = json.loads(config_key(run.training))
+            if facts != study:
+                differs = [f"{k} {shown(facts.get(k))} (others: {shown(study.get(k))})"
+                           for k in sorted(set(facts) | set(study)) if facts.get(k) != study.get(k)]
+                left_out[(name, run.key)] = f"trained with another configuration: {', '.join(differs[:3])}"
+            else:
+                revisions[(name, run.training.get("seed"))].add(run.revision)
+        for name, run in runs:
+            twins = sorted(revisions.get((name, run.training.get("seed")), ()))
+            if (name, run.key) not in left_out and len(twins) > 1:
+                left_out[(name, run.key)] = (f"one of {len(twins)} checkpoints of seed {run.training.get('seed')} with "
+                                             f"one configuration ({', '.join(r[:8] for r in twins)}); which is "
+                                             "current cannot be told")
+    return left_out
 
 
 def lareqa_families() -> dict[str, dict[str, str]]:

@@ -84,6 +84,7 @@ class AtomicResultCache(ResultCache):
         self.root = Path(root)
         super().__init__(self.root)
         self.expected: dict[str, dict[str, set[str]]] = {}
+        self.run_facts: dict[str, Any] = {}  # recorded in the run settings, e.g. a checkpoint's training facts
 
     def get_task_result_path(self, task_name: str, model_name: str | ModelMeta, model_revision: str | None = None,
                              remote: bool = False, experiment_name: str | None = None) -> Path:
@@ -140,7 +141,7 @@ class AtomicResultCache(ResultCache):
                 task_result.to_disk(Path(tmp) / result_path.name)
                 os.replace(Path(tmp) / result_path.name, partial_path(result_path))
             return
-        settings = dict(encode_kwargs or {})
+        settings = dict(encode_kwargs or {}) | self.run_facts
         if isinstance(model_name, ModelMeta):
             settings["precision"] = (model_name.experiment_kwargs or {}).get("precision", "fp32")
             settings["backend"] = (model_name.experiment_kwargs or {}).get("backend", "torch")
