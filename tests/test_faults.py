@@ -191,7 +191,8 @@ def test_a_damaged_result_file_is_named(tiny_model_dir, tmp_path):
 def test_report_out_under_a_file_is_one_line(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "file").write_text("x")
-    assert_refused(run("report", str(tmp_path / "results"), "--out", str(tmp_path / "file" / "report")), "file")
+    assert_refused(run("report", str(tmp_path / "results"), "--out", str(tmp_path / "file" / "report")),
+                   f"--out {tmp_path / 'file' / 'report'}: {tmp_path / 'file'} is a file")
 
 
 # -- definitions -----------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
                                              "RESULTS_DIR holds several; the base models are always included.")
 def report_cmd(results_dir: Path, out: Path, family: str | None) -> None:
     """Build the Markdown report and plots from RESULTS_DIR alone."""
+    from xlr_bench.core.paths import check_output_folder
     from xlr_bench.report.study import build_report
 
+    check_output_folder(out, "--out")
     click.echo(f"report: {build_report(results_dir, out, family)}")
