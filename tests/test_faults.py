@@ -161,9 +161,12 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
     assert checked.exit_code == 1 and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in checked.output
     (problem,) = collect(out).problems  # what the report and the leaderboard site read: nothing else
     assert problem.path == partial and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in problem.reason
-    # The same command resumes from the partial file and writes the complete result.
+    # The same command resumes from the partial file and writes the complete result; a staging folder
+    # that a killed save left beside the results root is removed.
+    stale = out.parent / f".{out.name}-staging.{2 ** 22 + 7}.x1y2"
+    (stale / "local__st").mkdir(parents=True)
     assert _evaluate(tiny_model_dir, out).exit_code == 0
-    assert not partial.exists()
+    assert not partial.exists() and not stale.exists()
     data = json.loads(_result_file(out).read_text())
     assert sorted(e["hf_subset"] for e in data["scores"]["test"]) == ["hau", "yor"]
     # --overwrite killed half-way leaves the complete earlier result as it was.
@@ -186,6 +189,23 @@ def test_a_damaged_result_file_is_named(tiny_model_dir, tmp_path):
     assert_refused(_evaluate(tiny_model_dir, out, subsets="hau"), "AfriQARetrieval.json is not a readable mteb result")
     assert _evaluate(tiny_model_dir, out, "--overwrite", subsets="hau").exit_code == 0
     assert json.loads(_result_file(out).read_text())["task_name"] == "AfriQARetrieval"
+
+
+def test_evaluate_warns_when_the_model_was_trained_on_the_evaluated_source(tiny_model_dir, tmp_path):
+    checkpoint = tmp_path / "a050-s1"
+    shutil.copytree(tiny_model_dir, checkpoint)
+    (checkpoint / "xlr_bench_training.json").write_text(json.dumps(
+        {"alpha": 0.5, "seed": 1, "base_model": "local/st", "training_data": ["xquad-r"], "steps": 2,
+         "config": {"steps": 2, "train_data": [str(tmp_path / "pairs.jsonl")]}}))
+    out = tmp_path / "results"
+    result = run("evaluate", str(checkpoint), "-t", "XQuADRMonolingualRetrieval", "--subsets", "th-th", "-o", str(out),
+                 "--batch-size", "64")
+    assert result.exit_code == 0, result.output
+    assert ("warning: xlr-bench/st-hybrid-a050-s1 was trained on data that XQuADRMonolingualRetrieval (built from "
+            "xquad-r) is built from: these scores are not zero-shot.") in result.stderr
+    (settings,) = list(out.glob("*/*/run_settings.jsonl"))  # what it was trained with, for the report; no local path
+    assert json.loads(settings.read_text().splitlines()[0])["encode_kwargs"]["training"]["steps"] == 2
+    assert str(tmp_path) not in settings.read_text()
 
 
 def test_report_out_under_a_file_is_one_line(tmp_path):

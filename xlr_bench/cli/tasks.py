@@ -105,6 +105,7 @@ def tasks_validate(file: Path) -> None:
 
 @tasks.command("stats")
 @click.argument("names", nargs=-1)
+@data_dir_option
 def tasks_stats(names: tuple[str, ...]) -> None:
     """Recompute the descriptive statistics of tasks NAMES (default: every task) with mteb's own
     calculate_descriptive_statistics(); it writes them beside the definitions, where mteb's metadata
@@ -128,6 +129,7 @@ def tasks_stats(names: tuple[str, ...]) -> None:
               help="Folder to write (the dataset repo's content: README.md card, data/*.parquet, provenance.json).")
 @click.option("--subset", "subsets", multiple=True, help="Only these subsets (repeatable; default: all).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
+@data_dir_option
 def tasks_export_hf(name: str, out: Path, subsets: tuple[str, ...], overwrite: bool) -> None:
     """Write task NAME as a Hugging Face dataset in the layout mteb's retrieval loader reads
     (per subset S: configs S-corpus, S-queries, S-qrels; parquet), byte-stable across runs.
