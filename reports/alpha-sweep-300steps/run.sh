@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The α study at ten times the first study's training (issue 19): α ∈ {0, .25, .5, .75, 1}, seeds 42–44
+# for α ∈ {0, .5, 1}, 300 steps × batch 16 on MLQA-R + AfriQA train, every checkpoint scored on the three
+# XQuAD-R sentence-candidate settings and AfriQA / AfriQA pivot. Resumable: run it again after any
+# interruption (a finished training or scored task is skipped, a killed training resumes exactly).
+# After each finished (α, seed) its results are committed (git) with the per-phase times, so a
+# session that ends loses nothing. Run from the repository root with XLR_BENCH_DATA set.
+set -euo pipefail
+SWEEP=${SWEEP:-runs/sweep-300steps}
+OUT=reports/alpha-sweep-300steps
+TASKS=XQuADRSentenceRetrieval,XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval,AfriQARetrieval,AfriQAPivotRetrieval
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+commit_finished() {  # every model folder of this study whose five task files are all there, not yet committed
+  git add results/xlr-bench__me5-small/ results/xlr-bench__me5-small-hybrid-300steps-*/ 2>/dev/null || true
+  if [ -f "$SWEEP/timings.jsonl" ]; then cp "$SWEEP/timings.jsonl" "$OUT/timings.jsonl"; git add "$OUT/timings.jsonl"; fi
+  if ! git diff --cached --quiet; then
+    git commit -q -m "α study (300 steps): results of $(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')" -- results "$OUT"
+  fi
+}
+
+xlr-bench sweep --base me5-small --tag 300steps --ratios 0,0.25,0.5,0.75,1 --seeds 42,43,44 --replicate-ratios 0,0.5,1 \
+  --train-data mlqa-r,afriqa --steps 300 --batch-size 16 --max-length 128 --tasks "$TASKS" \
+  --precision fp32 --eval-batch-size 64 --sweep-dir "$SWEEP" --results results --report "$OUT" "$@" &
+sweep=$!
+while kill -0 "$sweep" 2>/dev/null; do sleep 120; commit_finished; done
+wait "$sweep"
+commit_finished
+git add "$OUT" && git commit -q -m "α study (300 steps): report" -- "$OUT" || true
