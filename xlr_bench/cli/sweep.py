@@ -81,6 +81,8 @@ def _numbers(text: str, kind: type, option: str) -> list:
 @click.option("--max-pairs", type=int, default=None)
 @click.option("--max-length", type=int, default=_T.max_length, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=_T.learning_rate, show_default=True)
+@click.option("--scale", type=float, default=_T.scale, show_default=True,
+              help="InfoNCE inverse temperature (multilingual-e5 was trained at 100, i.e. temperature 0.01).")
 @click.option("--eval-batch-size", type=click.IntRange(1), default=_S.eval_batch_size, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=_S.precision, show_default=True)
 @click.option("--backend", type=click.Choice(["torch", "openvino"]), default=_S.backend, show_default=True,
@@ -98,7 +100,7 @@ def _numbers(text: str, kind: type, option: str) -> list:
 @data_dir_option
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
-              learning_rate: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str,
+              learning_rate: float, scale: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str,
               sweep_dir: Path, results_dir: Path, report_dir: Path | None, allow_eval_overlap: bool, quick: bool,
               **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
@@ -125,7 +127,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
         eval_batch_size=eval_batch_size, precision=precision, backend=backend,
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
-                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, bf16=bf16_train, tag=tag,
+                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, scale=scale, bf16=bf16_train, tag=tag,
                           allow_eval_overlap=allow_eval_overlap),
     )
     report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options)
