@@ -53,3 +53,6 @@ def test_committed_results_seed_level():
     assert select_family(models, None, RESULTS) == models
     with pytest.raises(XLRBenchError, match="no hybrid family 'nope'"):
         select_family(models, "nope", RESULTS)
+    # every committed result was encoded in bf16: an fp32-only reading has none, a bf16 one all nine models
+    assert collect(RESULTS, tasks={"AfriQARetrieval"}, precision="fp32").models == []
+    assert len(collect(RESULTS, tasks={"AfriQARetrieval"}, precision="bf16").models) == 9

@@ -139,10 +139,12 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
 @click.option("--family", default=None, help="The hybrid family (name or recipe tag, e.g. 300steps) to report when "
                                              "RESULTS_DIR holds several; the base models are always included.")
-def report_cmd(results_dir: Path, out: Path, family: str | None) -> None:
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None,
+              help="Read only results encoded at this precision (default: all; a model scored at two counts twice).")
+def report_cmd(results_dir: Path, out: Path, family: str | None, precision: str | None) -> None:
     """Build the Markdown report and plots from RESULTS_DIR alone."""
     from xlr_bench.core.paths import check_output_folder
     from xlr_bench.report.study import build_report
 
     check_output_folder(out, "--out")
-    click.echo(f"report: {build_report(results_dir, out, family)}")
+    click.echo(f"report: {build_report(results_dir, out, family, precision)}")

@@ -117,7 +117,8 @@ def _is_mteb_task(name: str) -> bool:
     return True
 
 
-def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[str] | None = None) -> Collected:
+def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[str] | None = None,
+            precision: str | None = None) -> Collected:
     """Read every model run under ``results_dirs`` (the first tree wins where two hold the same run).
 
     With ``tasks``, result files of other mteb tasks are skipped unread (a checkout of the MTEB
@@ -125,6 +126,8 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
     still read, so a foreign or broken file is reported rather than ignored. A folder left with no
     usable result is not a run; nor is one trained with another configuration than the runs beside it
     (:func:`_runs_of_another_configuration`): such runs are named in the problems and left out.
+    With ``precision`` (``fp32``, ``bf16`` ...), runs encoded at another precision are skipped, so that a
+    model scored both ways is one run, not two.
     """
     from mteb.results import TaskResult
 
@@ -151,6 +154,9 @@ def collect(results_dirs: Path | str | Sequence[Path | str], tasks: Collection[s
                     raise ValueError("not a JSON object")
             except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
                 problems.append(Problem(meta_path, f"unreadable model_meta.json ({getattr(exc, 'msg', exc)})", root))
+                continue
+            if precision and ((meta.get("experiment_kwargs") or {}).get("precision") or "fp32") != precision:
+                skipped += len(wanted)
                 continue
             experiment = folder.name if folder.parent.name == "experiments" else None
             run = Run(folder.parent.parent.name if experiment else folder.name, experiment, root, folder, meta,

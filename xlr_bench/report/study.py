@@ -274,13 +274,14 @@ def select_family(models: list[ModelRuns], family: str | None, where: Path) -> l
     return [m for m in models if m.family in (None, chosen[0])]
 
 
-def build_report(results_dir: Path, out_dir: Path, family: str | None = None) -> Path:
+def build_report(results_dir: Path, out_dir: Path, family: str | None = None, precision: str | None = None) -> Path:
     """Write ``report.md`` and its plots into ``out_dir``; returns the report path.
 
-    ``family``: the hybrid family to report when the results hold several (:func:`select_family`).
+    ``family``: the hybrid family to report when the results hold several (:func:`select_family`);
+    ``precision``: read only runs encoded at this precision (default: all).
     """
     out_dir = Path(out_dir)
-    collected = collect(Path(results_dir))
+    collected = collect(Path(results_dir), precision=precision)
     models = select_family(one_row_per_alpha(collected.models), family, Path(results_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# Hybrid batch training: α sweep report", "",

@@ -219,7 +219,8 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     started = time.perf_counter()
     # The report compares the α of this sweep's recipe only, even where results/ holds other families.
     first = definition_from_directory(sweep_dir / run_name(*runs[0])).name if runs else None
-    report = build_report(results_dir, report_dir, family=ModelRuns(first, runs[0][0]).family if first else None)
+    report = build_report(results_dir, report_dir, family=ModelRuns(first, runs[0][0]).family if first else None,
+                          precision=config.precision)
     _log_timing(sweep_dir, "report", time.perf_counter() - started)
     return report
 
