@@ -12,10 +12,13 @@ SWEEP=${SWEEP:-runs/sweep-300steps}
 OUT=reports/alpha-sweep-300steps
 TASKS=XQuADRSentenceRetrieval,XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval,AfriQARetrieval,AfriQAPivotRetrieval
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+STARTED=$(date -u +%Y%m%dT%H%M%SZ)
 
-commit_finished() {  # every model folder of this study whose five task files are all there, not yet committed
-  git add results/xlr-bench__me5-small/ results/xlr-bench__me5-small-hybrid-300steps-*/ 2>/dev/null || true
-  if [ -f "$SWEEP/timings.jsonl" ]; then cp "$SWEEP/timings.jsonl" "$OUT/timings.jsonl"; git add "$OUT/timings.jsonl"; fi
+commit_finished() {  # every finished task file (unfinished ones are hidden .partial files, ignored by git)
+  git add results
+  if [ -f "$SWEEP/timings.jsonl" ]; then  # the sweep keeps this invocation's phases; one file per invocation here
+    mkdir -p "$OUT/timings"; cp "$SWEEP/timings.jsonl" "$OUT/timings/$STARTED.jsonl"; git add "$OUT/timings"
+  fi
   git add "$OUT/runs.log"
   if ! git diff --cached --quiet; then
     git commit -q -m "α study (300 steps): results of $(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')" -- results "$OUT"
