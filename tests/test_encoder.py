@@ -129,10 +129,17 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
         capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    files = list(out.glob("results/xlr-bench__me5-small-hybrid-a050-s7/*/XQuADRMonolingualRetrieval.json"))
-    assert len(files) == 1
-    subsets = {s["hf_subset"] for s in json.loads(files[0].read_text())["scores"]["test"]}
+    # --output-folder is the results root, as evaluate's -o: the two write into one revision folder
+    folder = out / "xlr-bench__me5-small-hybrid-a050-s7" / weights_revision(trained_dir)
+    subsets = {s["hf_subset"] for s in json.loads((folder / "XQuADRMonolingualRetrieval.json").read_text())["scores"]["test"]}
     assert subsets == {"th-th"}
+    more = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRSentenceMonolingualRetrieval",
+                                     "--subsets", "th-th", "-o", str(out)])
+    assert more.exit_code == 0, more.output
+    assert sorted(p.name for p in folder.glob("*.json")) == [
+        "XQuADRMonolingualRetrieval.json", "XQuADRSentenceMonolingualRetrieval.json", "model_meta.json"]
+    found = validate_results(out)
+    assert found.checked == 2 and found.problems == []
 
 
 def test_recipe_tag_makes_another_family(trained_dir):
