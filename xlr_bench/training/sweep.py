@@ -130,14 +130,16 @@ def _about(config: SweepConfig, sweep_dir: Path, runs: list[tuple[float, int]]) 
     base = Path(config.base).name if Path(config.base).is_dir() else config.base  # no local path in a report
     replicated = (f" (seeds after the first for α ∈ {{{', '.join(f'{a:g}' for a in config.replicate_ratios)}}})"
                   if config.replicate_ratios is not None and len(config.seeds) > 1 else "")
-    lines = [f"Made by `xlr-bench sweep`: base model {base}; α ∈ {{{', '.join(f'{a:g}' for a in config.ratios)}}}; "
+    recipe = f"; recipe tag {train.tag}" if train.tag else ""
+    alphas = ", ".join(f"{a:g}" for a in config.ratios)
+    lines = [f"Made by `xlr-bench sweep`: base model {base}{recipe}; α ∈ {{{alphas}}}; "
              f"seed(s) {', '.join(map(str, config.seeds))}{replicated}."]
     if seen is not None:
         share = f" — {100 * seen / pairs:.1f} % of one epoch of the {pairs:,} training pairs" if pairs else ""
         lines.append(f"Each checkpoint trained {train.steps} steps × batch {train.batch_size} = {seen:,} pairs{share} "
                      f"({', '.join(train.train_data)}; max length {train.max_length}).")
-    lines.append(f"Scored on {', '.join(config.tasks)}" + (f", subsets {', '.join(config.subsets)} only" if config.subsets else "")
-                 + ".")
+    subsets = f", subsets {', '.join(config.subsets)} only" if config.subsets else ""
+    lines.append(f"Scored on {', '.join(config.tasks)}{subsets}.")
     if seen is not None and pairs and seen / pairs < 0.05:
         lines.append("**A small-scale run**: with this little training, differences between α can be training noise "
                      "rather than an effect of α. It shows the pipeline end to end; the study in the README is the "
@@ -162,7 +164,8 @@ def _score(config: SweepConfig, source: str, label: str, sweep_dir: Path, result
     _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
 
 
-def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str, keep_checkpoints: bool = True) -> Path:
+def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str,
+           keep_checkpoints: bool = True) -> Path:
     """Train the (α, seed) checkpoint unless its training record says it is done.
 
     ``keep_checkpoints=False`` deletes the finished run's resumable trainer checkpoints (model + optimizer
