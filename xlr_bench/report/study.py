@@ -114,8 +114,9 @@ def _save(fig, stem: Path) -> str:
 
 def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path,
                    heading: str) -> str | None:
-    """One line per (label -> task) of ``metric`` against α with its 95% bootstrap interval as error bars;
-    the base model (not fine-tuned) as a dashed level."""
+    """One line per (label -> task) of ``metric`` against α, the mean over training runs: each run as a
+    small cross, error bars from the lowest to the highest run (the seed spread, where an α has several),
+    a band for the 95% bootstrap interval over queries; the base model (not fine-tuned) as a dashed level."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,27 +129,32 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
     for label, task in lines.items():
         points = []
         for m in trained:
-            value = subset_mean(m, task, metric)
-            if value is not None:
+            runs = list(revision_means(m, task, metric).values())
+            if runs:
                 ci = confidence_interval(m, task, metric)
-                low, high = (value[0] - ci[0], ci[1] - value[0]) if ci else (0.0, 0.0)
-                points.append((m.alpha, value[0], max(low, 0.0), max(high, 0.0)))
+                mean = float(np.mean(runs))
+                points.append((m.alpha, mean, mean - min(runs), max(runs) - mean, runs, ci or (mean, mean)))
         if not points:
             continue
-        xs, ys, lows, highs = zip(*sorted(points))
+        points.sort(key=lambda p: p[0])
+        xs, ys, lows, highs = ([p[i] for p in points] for i in range(4))
         drawn = True
-        line = ax.errorbar(xs, ys, yerr=[lows, highs], marker="o", capsize=3, label=label).lines[0]
+        line = ax.errorbar(xs, ys, yerr=[lows, highs], marker="o", capsize=4, label=label).lines[0]
+        color = line.get_color()
+        ax.fill_between(xs, [p[5][0] for p in points], [p[5][1] for p in points], color=color, alpha=0.15, linewidth=0)
+        ax.scatter([p[0] for p in points for _ in p[4]], [v for p in points for v in p[4]], marker="x", s=14,
+                   color=color, linewidths=0.8)
         for base in bases:
             value = subset_mean(base, task, metric)
             if value:
-                ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+                ax.axhline(value[0], color=color, linestyle="--", linewidth=1)
     if not drawn:
         plt.close(fig)
         return None
     ax.set_xlabel("α (share of monolingual batches)")
     ax.set_ylabel(title)
-    ax.set_title(f"{heading}: {title} vs α\n(bars: 95% bootstrap interval over queries; dashed: base, not fine-tuned)",
-                 fontsize=8)
+    ax.set_title(f"{heading}: {title} vs α\n(×: training runs; bars: range over seeds; band: 95% bootstrap over "
+                 "queries; dashed: base, not fine-tuned)", fontsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, path)
