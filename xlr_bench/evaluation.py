@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,25 @@ def evaluate(model: Any, task_names: list[str], output: Path, *, subsets: list[s
     cache.expect(tasks)
     if getattr(model, "training", None):  # a trained checkpoint: what it was trained with, for the report
         cache.run_facts["training"] = model.training
-    return mteb.evaluate(
-        model, tasks, cache=cache,
-        overwrite_strategy="always" if overwrite else "only-missing",
-        encode_kwargs={"batch_size": batch_size, "show_progress_bar": True},
-    )
+    with _quiet_dataset_maps():
+        return mteb.evaluate(
+            model, tasks, cache=cache,
+            overwrite_strategy="always" if overwrite else "only-missing",
+            encode_kwargs={"batch_size": batch_size, "show_progress_bar": True},
+        )
+
+
+@contextmanager
+def _quiet_dataset_maps() -> Iterator[None]:
+    """No ``datasets`` bars while scoring: mteb maps every corpus and query set through ``Dataset.map``
+    ("Map", "Standardizing text corpus format"), one sub-second bar per subset, which buried the two bars
+    a reader follows (mteb's per-task subsets, the encoder's batches) under hundreds of lines."""
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
