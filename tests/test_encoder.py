@@ -16,7 +16,7 @@ from mteb.types import PromptType
 import xlr_bench
 from xlr_bench.cli.app import main
 from xlr_bench.tasks.embedding_memo import memo_for
-from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder, weights_revision
+from xlr_bench.models.encoder import TRAINING_RECORD, XLREncoder, load_xlr_encoder, weights_revision
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.results.validate import validate_results
 
@@ -120,6 +120,8 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("XLR_BENCH_MODELS", str(folder))
     added = CliRunner().invoke(main, ["models", "add", str(trained_dir), "--folder", str(folder)])
     assert added.exit_code == 0, added.output
+    # the weights' revision is recorded: mteb run files results by the registry's revision, not the weights'
+    assert f'revision = "{weights_revision(trained_dir)}"' in (folder / "me5-small-hybrid-a050-s7.toml").read_text()
     listed = CliRunner().invoke(main, ["models", "list"])
     assert "xlr-bench/me5-small-hybrid-a050-s7" in listed.output and "alpha=0.50" in listed.output
     out = tmp_path / "mteb-out"
@@ -129,10 +131,20 @@ def test_models_add_then_mteb_run_by_name(trained_dir, tmp_path, monkeypatch):
         capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    files = list(out.glob("results/xlr-bench__me5-small-hybrid-a050-s7/*/XQuADRMonolingualRetrieval.json"))
-    assert len(files) == 1
-    subsets = {s["hf_subset"] for s in json.loads(files[0].read_text())["scores"]["test"]}
+    # --output-folder is the results root, as evaluate's -o: the two write into one revision folder
+    folder = out / "xlr-bench__me5-small-hybrid-a050-s7" / weights_revision(trained_dir)
+    subsets = {s["hf_subset"] for s in json.loads((folder / "XQuADRMonolingualRetrieval.json").read_text())["scores"]["test"]}
     assert subsets == {"th-th"}
+    more = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRSentenceMonolingualRetrieval",
+                                     "--subsets", "th-th", "-o", str(out)])
+    assert more.exit_code == 0, more.output
+    assert sorted(p.name for p in folder.glob("*.json")) == [
+        "XQuADRMonolingualRetrieval.json", "XQuADRSentenceMonolingualRetrieval.json", "model_meta.json"]
+    found = validate_results(out)
+    assert found.checked == 2 and found.problems == []
+    # weights that are not the ones `models add` recorded are refused, not filed under the old revision
+    with pytest.raises(XLRBenchError, match="changed since `xlr-bench models add` recorded revision 000000000000"):
+        load_xlr_encoder("xlr-bench/me5-small-hybrid-a050-s7", revision="0" * 40)
 
 
 def test_recipe_tag_makes_another_family(trained_dir):

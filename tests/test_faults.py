@@ -209,7 +209,9 @@ def test_evaluate_warns_when_the_model_was_trained_on_the_evaluated_source(tiny_
 
 
 def test_report_out_under_a_file_is_one_line(tmp_path):
-    (tmp_path / "results").mkdir()
+    # one committed model's results: a folder without any is refused before --out is looked at
+    committed = next(p for p in sorted((Path(__file__).parents[1] / "results").iterdir()) if p.is_dir())
+    shutil.copytree(committed, tmp_path / "results" / committed.name)
     (tmp_path / "file").write_text("x")
     assert_refused(run("report", str(tmp_path / "results"), "--out", str(tmp_path / "file" / "report")),
                    f"--out {tmp_path / 'file' / 'report'}: {tmp_path / 'file'} is a file")

@@ -195,10 +195,22 @@ def test_validate_of_a_missing_folder_is_one_clear_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+def test_validate_of_a_folder_without_results_says_what_it_expected(tmp_path):
+    (tmp_path / "empty").mkdir()
+    empty = CliRunner().invoke(main, ["results", "validate", str(tmp_path / "empty")])
+    assert empty.exit_code == 2 and "No results in" in empty.output and "<org__model>/<revision>/" in empty.output
+    _good(tmp_path / "above" / "results")  # the folder above the root: mteb's ResultCache(PATH) layout
+    above = CliRunner().invoke(main, ["results", "validate", str(tmp_path / "above")])
+    assert above.exit_code == 2 and f"pass {tmp_path / 'above' / 'results'}," in above.output
+
+
 def test_the_committed_results_pass_and_name_the_upstream_step():
     found = validate_results(REPO / "results")
-    assert found.problems == [] and found.checked == 54
-    assert len(found.upstream_models) == 9 and NAME in found.upstream_models and TASK in found.upstream_tasks
+    # every task file (model_meta.json aside) is checked, every committed model is named for the upstream step
+    task_files = [p for p in (REPO / "results").rglob("*.json") if p.name != "model_meta.json"]
+    names = {json.loads(p.read_text())["name"] for p in (REPO / "results").glob("*/*/model_meta.json")}
+    assert found.problems == [] and found.checked == len(task_files) >= 54
+    assert set(found.upstream_models) == names and NAME in found.upstream_models and TASK in found.upstream_tasks
 
 
 def test_submit_writes_the_repository_layout_and_the_registry_snippet(tmp_path):

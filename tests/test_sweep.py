@@ -68,10 +68,16 @@ def test_report_has_tables_intervals_tests_and_plots(swept):
 
 def test_rerun_recomputes_nothing_and_other_config_is_refused(swept):
     config, root, _ = swept
-    before = (root / "sweep" / "timings.jsonl").read_text().count('"train"')
-    run_sweep(config, root / "sweep", root / "results")
+    runs = [root / "sweep" / name for name in ("a000-s1", "a100-s1", "a100-s2")]
+    assert (root / "sweep" / "timings.jsonl").read_text().count('"train"') == 3
+    assert all(list((run / "checkpoints").glob("checkpoint-*/optimizer.pt")) for run in runs)  # kept by default
+    run_sweep(config, root / "sweep", root / "results", keep_checkpoints=False)
+    # the file holds this invocation's phases: nothing retrained, the four models' (cached) evaluations
     lines = (root / "sweep" / "timings.jsonl").read_text().splitlines()
-    assert sum('"train"' in line for line in lines) == before
+    assert sum('"train"' in line for line in lines) == 0 and sum('"evaluate"' in line for line in lines) == 4
+    # finished runs lose their resumable checkpoints, never their final model
+    assert not any((run / "checkpoints").exists() for run in runs)
+    assert all((run / "model.safetensors").is_file() and (run / "xlr_bench_training.json").is_file() for run in runs)
     with pytest.raises(XLRBenchError, match=r"train\.steps: 2 there, 3 now"):
         run_sweep(replace(config, train=replace(config.train, steps=3)), root / "sweep", root / "results")
 
@@ -124,9 +130,10 @@ def test_criterion_uses_the_dataset_with_the_most_alphas(swept, tmp_path):
 
 def test_rebuilding_a_report_leaves_its_plots_byte_identical(swept, tmp_path):
     _, root, _ = swept
-    first = {p.name: p.read_bytes() for p in (root / "report").iterdir()}
+    # report.md aside: the sweep's adds its "About this run", which the result files alone cannot give
+    first = {p.name: p.read_bytes() for p in (root / "report").iterdir() if p.suffix != ".md"}
     build_report(root / "results", tmp_path / "again")
-    second = {p.name: p.read_bytes() for p in (tmp_path / "again").iterdir()}
+    second = {p.name: p.read_bytes() for p in (tmp_path / "again").iterdir() if p.suffix != ".md"}
     assert first.keys() == second.keys()
     assert [n for n in first if first[n] != second[n]] == []
 
@@ -172,3 +179,58 @@ def test_report_and_site_group_by_the_recorded_training_configuration(swept, tmp
     text = build_report(results, tmp_path / "report").read_text()
     assert "0000bbbb: one of 2 checkpoints of seed 1 with one configuration" in text
     assert "α=0.00 (" not in text.split("## Files not used")[0]  # both checkpoints of α=0 seed 1 left out
+
+
+def test_report_says_what_the_run_was(swept):
+    """Scale, scored languages and the single-run caveat are stated, so a small run does not read as a finding."""
+    _, _, report = swept
+    text = report.read_text()
+    about = text[text.index("## About this run"):text.index("Built from the result files")]
+    assert "α ∈ {0, 1}; seed(s) 1, 2 (seeds after the first for α ∈ {1})" in about
+    assert "Each checkpoint trained 2 steps × batch 8 = 16 pairs — 5.3 % of one epoch of the 300 training pairs" in about
+    assert "subsets th, th-th, de-th, hau only" in about
+    assert "/tmp" not in about and "base model st;" in about and "A small-scale run" not in about  # 5.3 % is not < 5 %
+    assert "**Only some languages were scored** (Mo. th-th; Cr. de-th; Mul. th)" in text
+    assert "One training run of α=0.00" in text
+
+
+def test_settings_left_out_are_named_once_not_reported_missing(swept, tmp_path):
+    _, root, _ = swept
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    for path in results.glob("*/*/XQuADRRetrieval.json"):
+        path.unlink()
+    text = build_report(results, tmp_path / "report").read_text()
+    section = text[text.index("## XQUAD-R"):text.index("## Low-resource")]
+    assert "Not scored in these results: Mul. (XQuADRRetrieval)." in section
+    assert "Missing results" not in section and "Mul. mAP@20" not in section
+    assert "| model | runs | zero-shot | Mo. mAP@20 | Cr. mAP@20 | Mo. mAP | Cr. mAP | Mo. R@1 | Cr. R@1 |" in section
+    # the per-language view falls back to the monolingual task, which has no rank distance
+    assert "### Per query language (XQuADRMonolingualRetrieval, mAP@20)" in section
+    assert (tmp_path / "report" / "xquad-r_heatmap_monolingual.png").stat().st_size > 1000
+
+
+def test_terminal_headline_and_folders_without_results(swept, tmp_path):
+    from click.testing import CliRunner
+
+    from xlr_bench.cli.app import main
+
+    _, root, _ = swept
+    done = CliRunner().invoke(main, ["report", str(root / "results"), "--out", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    base = next(m for m in collect(root / "results").models if m.alpha is None)
+    mono = base.results["XQuADRMonolingualRetrieval"]["th-th"][0].scores["map_at_20"]
+    ndcg = base.results["AfriQARetrieval"]["hau"][0].scores["ndcg_at_10"]
+    start = lines.index("XQUAD-R (mAP@20, mean over the subsets scored)")
+    assert lines[start + 1].split() == ["model", "Mo.", "Cr.", "Mul."]
+    assert lines[start + 2].startswith("base (st)") and f"{mono:.4f}" in lines[start + 2]
+    assert any(line.startswith("base (st)") and line.split()[-1] == f"{ndcg:.4f}" for line in lines)
+    assert lines[-1] == f"report: {tmp_path / 'r' / 'report.md'}"
+
+    (tmp_path / "empty").mkdir()
+    empty = CliRunner().invoke(main, ["report", str(tmp_path / "empty"), "--out", str(tmp_path / "e")])
+    assert empty.exit_code == 2 and "No results in" in empty.output and "<org__model>/<revision>/" in empty.output
+    assert not (tmp_path / "e").exists()

@@ -12,14 +12,22 @@ SWEEP=${SWEEP:-runs/sweep-300steps}
 OUT=reports/alpha-sweep-300steps
 TASKS=XQuADRSentenceRetrieval,XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval,AfriQARetrieval,AfriQAPivotRetrieval
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+STARTED=$(date -u +%Y%m%dT%H%M%SZ)
 
-commit_finished() {  # every model folder of this study whose five task files are all there, not yet committed
-  git add results/xlr-bench__me5-small/ results/xlr-bench__me5-small-hybrid-300steps-*/ 2>/dev/null || true
-  if [ -f "$SWEEP/timings.jsonl" ]; then cp "$SWEEP/timings.jsonl" "$OUT/timings.jsonl"; git add "$OUT/timings.jsonl"; fi
+commit_finished() {  # every finished task file (unfinished ones are hidden .partial files, ignored by git)
+  git add results
+  if [ -f "$SWEEP/timings.jsonl" ]; then  # the sweep keeps this invocation's phases; one file per invocation here
+    mkdir -p "$OUT/timings"; cp "$SWEEP/timings.jsonl" "$OUT/timings/$STARTED.jsonl"; git add "$OUT/timings"
+  fi
+  git add "$OUT/runs.log"
   if ! git diff --cached --quiet; then
     git commit -q -m "α study (300 steps): results of $(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')" -- results "$OUT"
   fi
 }
+
+# what ran where: one line per invocation (the per-phase times are in timings.jsonl)
+printf '%s start on %s: %s, %s cores, torch %s\n' "$(date -u +%FT%TZ)" "$(hostname)" \
+  "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$(nproc)" "$(python -c 'import torch; print(torch.__version__)')" >> "$OUT/runs.log"
 
 xlr-bench sweep --base me5-small --tag 300steps --ratios 0,0.25,0.5,0.75,1 --seeds 42,43,44 --replicate-ratios 0,0.5,1 \
   --train-data mlqa-r,afriqa --steps 300 --batch-size 16 --max-length 128 --scale 100 --tasks "$TASKS" \

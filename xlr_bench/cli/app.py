@@ -116,9 +116,17 @@ def mteb_cli(mteb_args: tuple[str, ...]) -> None:
     """Run mteb's own CLI with xlr-bench's tasks registered (every `mteb` flag passes through).
 
     Example: xlr-bench mteb run -t XQuADRRetrieval -m MODEL --output-folder results
+
+    `run --output-folder DIR` writes where `xlr-bench evaluate -o DIR` does: DIR is the results root
+    (DIR/<org__model>/<revision>/), written atomically, so the two merge.
     """
     import mteb.cli.build_cli as mteb_build_cli
 
+    if mteb_args[:1] == ("run",):
+        from xlr_bench.core.mteb_adapter import use_cli_result_cache
+        from xlr_bench.results.cache import result_cache_for
+
+        use_cli_result_cache(result_cache_for)
     sys.argv = ["mteb", *mteb_args]
     mteb_build_cli.main()
 

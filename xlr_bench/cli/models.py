@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from xlr_bench.cli.options import data_dir_option
+from xlr_bench.core.errors import XLRBenchError
 
 
 @click.command("evaluate")
@@ -69,12 +70,23 @@ def models_list() -> None:
                    "Another folder must be listed in XLR_BENCH_MODELS to be read.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing definition of the same name.")
 def models_add(checkpoint: Path, folder: Path | None, overwrite: bool) -> None:
-    """Add a definition for a trained CHECKPOINT (its training record gives α, seed, data)."""
+    """Add a definition for a trained CHECKPOINT (its training record gives α, seed, data).
+
+    The definition records the weights' revision, so that `xlr-bench mteb run` (which reads the model
+    registry, not the weights) writes results into the revision folder `evaluate` writes.
+    """
+    from dataclasses import replace
+
     from xlr_bench.core.paths import user_definitions_dir
-    from xlr_bench.models.encoder import definition_from_directory
+    from xlr_bench.models.encoder import definition_from_directory, weights_revision
     from xlr_bench.definitions.models import write_definition
 
     definition = definition_from_directory(checkpoint.resolve())
+    try:
+        revision = {"revision": weights_revision(checkpoint.resolve())}
+    except XLRBenchError:  # no weight files: nothing to record (loading it names the problem)
+        revision = {}
+    definition = replace(definition, checkpoint={**definition.checkpoint, **revision})
     path = write_definition(definition, folder or user_definitions_dir("models"), overwrite=overwrite)
     click.echo(f"wrote {path} ({definition.name})")
 

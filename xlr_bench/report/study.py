@@ -25,9 +25,9 @@ import numpy as np
 from xlr_bench.core.atomic import atomic_open
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.metrics import decode_values
-from xlr_bench.report.scores import (HYBRID_RE, METRIC_LABEL, SETTING_LABEL, ModelRuns, collect, coverage_gaps, language_groups,
-                                     low_resource_tasks, ordered_lareqa_families, revision_means, revisions_with,
-                                     seen_languages, subset_mean)
+from xlr_bench.report.scores import (HYBRID_RE, METRIC_LABEL, SETTING_LABEL, Collected, ModelRuns, collect,
+                                     coverage_gaps, language_groups, low_resource_tasks, ordered_lareqa_families,
+                                     revision_means, revisions_with, seen_languages, subset_mean)
 from xlr_bench.report.seeds import N_DRAWS, alpha_trend, pick_probabilities, pooled_seed_sd, run_scores, seed_test
 
 N_BOOT = 1000
@@ -114,7 +114,9 @@ def _save(fig, stem: Path) -> str:
 
 def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, title: str, path: Path,
                    heading: str) -> str | None:
-    """One line per (label -> task) of ``metric`` against α; the untrained base as a dashed level."""
+    """One line per (label -> task) of ``metric`` against α, the mean over training runs: each run as a
+    small cross, error bars from the lowest to the highest run (the seed spread, where an α has several),
+    a band for the 95% bootstrap interval over queries; the base model (not fine-tuned) as a dashed level."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,23 +127,34 @@ def _plot_vs_alpha(models: list[ModelRuns], lines: dict[str, str], metric: str, 
     fig, ax = plt.subplots(figsize=(6, 4))
     drawn = False
     for label, task in lines.items():
-        points = [(m.alpha, subset_mean(m, task, metric)) for m in trained]
-        points = [(a, v[0]) for a, v in points if v is not None]
+        points = []
+        for m in trained:
+            runs = list(revision_means(m, task, metric).values())
+            if runs:
+                ci = confidence_interval(m, task, metric)
+                mean = float(np.mean(runs))
+                points.append((m.alpha, mean, mean - min(runs), max(runs) - mean, runs, ci or (mean, mean)))
         if not points:
             continue
-        xs, ys = zip(*sorted(points))
+        points.sort(key=lambda p: p[0])
+        xs, ys, lows, highs = ([p[i] for p in points] for i in range(4))
         drawn = True
-        line = ax.plot(xs, ys, marker="o", label=label)[0]
+        line = ax.errorbar(xs, ys, yerr=[lows, highs], marker="o", capsize=4, label=label).lines[0]
+        color = line.get_color()
+        ax.fill_between(xs, [p[5][0] for p in points], [p[5][1] for p in points], color=color, alpha=0.15, linewidth=0)
+        ax.scatter([p[0] for p in points for _ in p[4]], [v for p in points for v in p[4]], marker="x", s=14,
+                   color=color, linewidths=0.8)
         for base in bases:
             value = subset_mean(base, task, metric)
             if value:
-                ax.axhline(value[0], color=line.get_color(), linestyle="--", linewidth=1)
+                ax.axhline(value[0], color=color, linestyle="--", linewidth=1)
     if not drawn:
         plt.close(fig)
         return None
     ax.set_xlabel("α (share of monolingual batches)")
     ax.set_ylabel(title)
-    ax.set_title(f"{heading}: {title} vs α\n(dashed: untrained base)", fontsize=9)
+    ax.set_title(f"{heading}: {title} vs α\n(×: training runs; bars: range over seeds; band: 95% bootstrap over "
+                 "queries; dashed: base, not fine-tuned)", fontsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, path)
@@ -174,16 +187,19 @@ def _plot_heatmap(models: list[ModelRuns], task: str, out: Path, name: str) -> s
             values = [e.scores.get("map_at_20") for e in entries if "map_at_20" in e.scores]
             if values:
                 grid[i, j] = np.mean(values)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(models), 0.8 + 0.3 * len(subsets)))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 + 0.9 * len(models)), 1.4 + 0.3 * len(subsets)))
     image = ax.imshow(grid, aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(models)), [m.label for m in models], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(subsets)), subsets, fontsize=8)
+    low, high = np.nanmin(grid), np.nanmax(grid)
     for i in range(len(subsets)):
         for j in range(len(models)):
             if not np.isnan(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=6, color="w")
+                # dark text on the light (yellow-green) end of viridis, white on the dark end
+                light = high > low and (grid[i, j] - low) / (high - low) > 0.55
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=6, color="k" if light else "w")
     fig.colorbar(image, ax=ax, label="mAP@20")
-    ax.set_title(f"{task}: mAP@20 per query language")
+    ax.set_title(f"{task}\nmAP@20 per query language", fontsize=8)
     return _save(fig, out / name)
 
 
@@ -274,20 +290,73 @@ def select_family(models: list[ModelRuns], family: str | None, where: Path) -> l
     return [m for m in models if m.family in (None, chosen[0])]
 
 
-def build_report(results_dir: Path, out_dir: Path, family: str | None = None, precision: str | None = None) -> Path:
+def _scored_settings(models: list[ModelRuns], family: dict[str, str]) -> dict[str, str]:
+    """The settings of a dataset that at least one model was scored on, in table order."""
+    return {s: family[s] for s in SETTING_LABEL if s in family and any(family[s] in m.results for m in models)}
+
+
+def _language_task(scored: dict[str, str]) -> tuple[str, str] | None:
+    """(setting, task) whose subsets the per-language table and heat map show: the pooled setting when
+    scored, else the first scored one (a run that skipped the pool still gets its per-language view)."""
+    for setting in ("multilingual", "monolingual", "cross-lingual"):
+        if setting in scored:
+            return setting, scored[setting]
+    return None
+
+
+def _subsets_note(models: list[ModelRuns], scored: dict[str, str]) -> list[str]:
+    """Which subsets were scored, when a run scored fewer languages than the tasks have (``--subsets``):
+    means over a few languages are not comparable with means over all of them."""
+    from xlr_bench.definitions.tasks import load_definitions
+
+    definitions = load_definitions()
+    parts, restricted, languages = [], False, set()
+    for setting, task in scored.items():
+        subsets = sorted({s for m in models for s in m.results.get(task, {})})
+        every = set(definitions[task].languages) if task in definitions else set()
+        restricted |= bool(every) and {lang for s in subsets for lang in s.split("-")} < every
+        languages |= every
+        parts.append(f"{SETTING_LABEL[setting]} {', '.join(subsets) if len(subsets) <= 12 else f'{len(subsets)} subsets'}")
+    if not restricted:
+        return []
+    return [f"**Only some languages were scored** ({'; '.join(parts)}): every mean below is over these subsets, "
+            f"not over the dataset's {len(languages)} languages, and is not comparable with figures over all of them.", ""]
+
+
+def collect_rows(results_dir: Path, family: str | None = None,
+                 precision: str | None = None) -> tuple[list[ModelRuns], Collected]:
+    """The report's rows (one per α, one per reference model, of one hybrid family: :func:`select_family`;
+    runs at ``precision`` only, when given) and the collection they came from; a folder without any
+    result is an error that says what a results root holds."""
+    from xlr_bench.results.cache import no_results_error
+
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise XLRBenchError(f"Results folder {results_dir} does not exist.")
+    collected = collect(results_dir, precision=precision)
+    if not collected.models:
+        raise no_results_error(results_dir)
+    return select_family(one_row_per_alpha(collected.models), family, results_dir), collected
+
+
+def build_report(results_dir: Path, out_dir: Path, family: str | None = None, precision: str | None = None,
+                 about: list[str] | None = None) -> Path:
     """Write ``report.md`` and its plots into ``out_dir``; returns the report path.
 
     ``family``: the hybrid family to report when the results hold several (:func:`select_family`);
     ``precision``: read only runs encoded at this precision (default: all).
+    ``about``: lines on how the results were made, put first (the sweep passes its scale: steps, batch,
+    seeds, subsets), since the result files do not say how long a checkpoint was trained.
     """
     out_dir = Path(out_dir)
-    collected = collect(Path(results_dir), precision=precision)
-    models = select_family(one_row_per_alpha(collected.models), family, Path(results_dir))
+    models, collected = collect_rows(results_dir, family, precision)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["# Hybrid batch training: α sweep report", "",
-             f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
-             + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
-             "", "Precision of the encodings: " + ", ".join(sorted({p for m in models for p in m.precision})) + ".", ""]
+    lines = ["# Hybrid batch training: α sweep report", ""]
+    if about:
+        lines += ["## About this run", ""] + about + [""]
+    lines += [f"Built from the result files in `{Path(results_dir).name}/` only. Models: "
+              + ", ".join(f"{m.label} ({len(m.revisions)} run{'s' if len(m.revisions) > 1 else ''})" for m in models) + ".",
+              "", "Precision of the encodings: " + ", ".join(sorted({p for m in models for p in m.precision})) + ".", ""]
     lengths = {m.label: sorted(m.max_tokens) for m in models if m.max_tokens}
     if len({tuple(v) for v in lengths.values()}) > 1:
         lines += ["**Warning: the models were scored with different maximum lengths** (texts beyond them are "
@@ -305,26 +374,30 @@ def build_report(results_dir: Path, out_dir: Path, family: str | None = None, pr
         present = [m for m in models if any(t in m.results for t in family.values())]
         if not present:
             continue
+        scored = _scored_settings(present, family)
         candidates = ("each sentence alone" if dataset.endswith("-sentence")
                       else "each sentence followed by its paragraph (the LAReQA protocol)")
         lines += [f"## {dataset.upper()}", "", f"Candidates: {candidates}.", ""]
-        missing = [f"{m.label}: {t}" for m in present for t in family.values() if t not in m.results]
+        skipped = [f"{SETTING_LABEL[s]} ({family[s]})" for s in SETTING_LABEL if s in family and s not in scored]
+        if skipped:  # a setting no model was scored on is a choice of the run, not a hole in it: named once
+            lines += [f"Not scored in these results: {', '.join(skipped)}.", ""]
+        lines += _subsets_note(present, scored)
+        missing = [f"{m.label}: {t}" for m in present for t in scored.values() if t not in m.results]
         if missing:
             lines += ["Missing results (the tables use what is there): " + "; ".join(missing) + ".", ""]
-        lines += _coverage_notes(present, family.values())
-        header = ["model", "runs", "zero-shot", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mo. mAP", "Cr. mAP", "Mul. mAP",
-                  "Mo. R@1", "Cr. R@1", "Mul. R@10", "Mul. RD ↓"]
+        lines += _coverage_notes(present, scored.values())
+        columns = [(f"{SETTING_LABEL[s]} {label}", s, metric, digits)
+                   for label, metric, digits in (("mAP@20", "map_at_20", 4), ("mAP", "map", 4)) for s in scored]
+        columns += [c for c in (("Mo. R@1", "monolingual", "recall_at_1", 4), ("Cr. R@1", "cross-lingual", "recall_at_1", 4),
+                                ("Mul. R@10", "multilingual", "recall_at_10", 4),
+                                ("Mul. RD ↓", "multilingual", "rank_distance", 1)) if c[1] in scored]
+        header = ["model", "runs", "zero-shot"] + [c[0] for c in columns]
         rows = []
         for m in present:
+            rows.append([m.label, str(len(revisions_with(m, scored.values()))),
+                         zero_shot(m, [t for t in family.values() if t in m.results])]
+                        + [_fmt(subset_mean(m, scored[s], metric), digits) for _, s, metric, digits in columns])
             map20 = [subset_mean(m, family.get(s, ""), "map_at_20") for s in SETTING_LABEL]
-            cells = [m.label, str(len(revisions_with(m, family.values()))),
-                     zero_shot(m, [t for t in family.values() if t in m.results])] + [_fmt(v) for v in map20]
-            cells += [_fmt(subset_mean(m, family.get(s, ""), "map")) for s in SETTING_LABEL]
-            cells.append(_fmt(subset_mean(m, family.get("monolingual", ""), "recall_at_1")))
-            cells.append(_fmt(subset_mean(m, family.get("cross-lingual", ""), "recall_at_1")))
-            cells.append(_fmt(subset_mean(m, family.get("multilingual", ""), "recall_at_10")))
-            cells.append(_fmt(subset_mean(m, family.get("multilingual", ""), "rank_distance"), 1))
-            rows.append(cells)
             if m.alpha is not None and all(map20):
                 criterion.setdefault(dataset, {})[m.label] = float(np.mean([v[0] for v in map20]))
                 per_run[dataset][m.alpha] = _criterion_per_run(m, [family[s] for s in SETTING_LABEL])
@@ -333,24 +406,26 @@ def build_report(results_dir: Path, out_dir: Path, family: str | None = None, pr
                   "zero-shot = mteb's percentage over the model's tasks of this dataset (see *Zero-shot* above).", ""]
         lines += _table(header, rows) + [""]
         lines += ["### 95% bootstrap intervals (queries resampled within each subset, 1000 replicates)", ""]
+        intervals = [(f"{SETTING_LABEL[s]} mAP@20", task, "map_at_20", 4) for s, task in scored.items()]
+        if "multilingual" in scored:
+            intervals.append(("Mul. RD", scored["multilingual"], "rank_distance", 1))
         ci_rows = []
         for m in present:
             cells = [m.label]
-            for setting in ("monolingual", "cross-lingual", "multilingual"):
-                ci = confidence_interval(m, family.get(setting, ""), "map_at_20")
-                cells.append("–" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]")
-            ci = confidence_interval(m, family.get("multilingual", ""), "rank_distance")
-            cells.append("–" if ci is None else f"[{ci[0]:.1f}, {ci[1]:.1f}]")
+            for _, task, metric, digits in intervals:
+                ci = confidence_interval(m, task, metric)
+                cells.append("–" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]")
             ci_rows.append(cells)
-        lines += _table(["model", "Mo. mAP@20", "Cr. mAP@20", "Mul. mAP@20", "Mul. RD"], ci_rows) + [""]
-        settings = {SETTING_LABEL[k]: family[k] for k in SETTING_LABEL if k in family}
+        lines += _table(["model"] + [c[0] for c in intervals], ci_rows) + [""]
+        settings = {SETTING_LABEL[k]: task for k, task in scored.items()}
         lines += _paired_section(present, settings, "map_at_20", family.get("multilingual", ""))
         lines += _seed_section(present, settings, "map_at_20")
-        lines += _seed_unit_section(present, settings | {"Mul. RD": family.get("multilingual", "")},
-                                    {"Mul. RD": "rank_distance"})
-        lines += _language_section(present, family, seen)
-        plots = _plot_family(present, family, out_dir, dataset)
-        heat = _plot_heatmap(present, family.get("multilingual", ""), out_dir, f"{dataset}_heatmap_multilingual")
+        pooled_rd = {"Mul. RD": scored["multilingual"]} if "multilingual" in scored else {}
+        lines += _seed_unit_section(present, settings | pooled_rd, {"Mul. RD": "rank_distance"})
+        view = _language_task(scored)
+        lines += _language_section(present, view[1], seen) if view else []
+        plots = _plot_family(present, scored, out_dir, dataset)
+        heat = _plot_heatmap(present, view[1], out_dir, f"{dataset}_heatmap_{view[0]}") if view else None
         lines += [f"![{p}]({p})" for p in plots + ([heat] if heat else [])] + [""]
     if criterion:
         chosen = max(criterion, key=lambda d: len(criterion[d]))  # the first of the largest on a tie
@@ -371,6 +446,33 @@ def build_report(results_dir: Path, out_dir: Path, family: str | None = None, pr
     with atomic_open(report, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return report
+
+
+def headline(results_dir: Path, family: str | None = None, precision: str | None = None) -> list[str]:
+    """The report's main numbers as plain text for the terminal: per LAReQA dataset, each row's mAP@20 in
+    the settings scored (mean over the subsets scored); per low-resource task, each row's nDCG@10."""
+    models, _ = collect_rows(results_dir, family, precision)
+    out: list[str] = []
+    for dataset, family in ordered_lareqa_families():
+        present = [m for m in models if any(t in m.results for t in family.values())]
+        scored = _scored_settings(present, family)
+        if not scored:
+            continue
+        rows = [[m.label] + [_fmt(subset_mean(m, task, "map_at_20")) for task in scored.values()] for m in present]
+        out += [f"{dataset.upper()} (mAP@20, mean over the subsets scored)"]
+        out += _text_table(["model"] + [SETTING_LABEL[s] for s in scored], rows) + [""]
+    low_resource = low_resource_tasks()
+    for task in sorted({t for m in models for t in m.results if t in low_resource}):
+        rows = [[m.label, _fmt(subset_mean(m, task, "ndcg_at_10"))] for m in models if task in m.results]
+        out += _text_table(["model", f"{task} nDCG@10"], rows) + [""]
+    return out
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Aligned plain-text columns (the first left-aligned, the numbers right-aligned)."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in [header, *rows]]
 
 
 def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str, pick: str) -> list[str]:
@@ -398,8 +500,15 @@ def _paired_section(models: list[ModelRuns], tasks: dict[str, str], metric: str,
                              "yes" if p < 0.05 else "no"])
     if not rows:
         return []
-    return [f"### Paired bootstrap tests on {METRIC_LABEL[metric]} (per query, two-sided)", ""] + _table(
+    lines = [f"### Paired bootstrap tests on {METRIC_LABEL[metric]} (per query, two-sided)", ""] + _table(
         ["comparison", "setting", "Δ", "p", "queries", "p < 0.05"], rows) + [""]
+    compared = {m.label: m for pair in comparisons for m in pair if m.alpha is not None}
+    single = sorted(label for label, m in compared.items() if len(revisions_with(m, tasks.values())) < 2)
+    if single:
+        lines += [f"One training run of {', '.join(single)}: a small p says these checkpoints differ on these queries, "
+                  "not that α causes the difference — run-to-run training noise is not measured without several seeds "
+                  "per α (`--seeds`).", ""]
+    return lines
 
 
 def _criterion_per_run(m: ModelRuns, tasks: list[str]) -> list[float]:
@@ -465,12 +574,13 @@ def _seed_section(models: list[ModelRuns], tasks: dict[str, str], metric: str) -
         ["model", "run"] + list(tasks), rows) + ["", f"Spread: {summary}.", ""]
 
 
-def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set[str] | None) -> list[str]:
-    task = family.get("multilingual")
-    subsets = sorted({s for m in models for s in m.results.get(task or "", {})})
+def _language_section(models: list[ModelRuns], task: str, seen: set[str] | None) -> list[str]:
+    """mAP@20 per query language of ``task`` (rank distance beside it where the task has one)."""
+    subsets = sorted({s for m in models for s in m.results.get(task, {})})
     if not subsets:
         return []
-    lines = [f"### Per query language ({task}, mAP@20; RD in brackets)", ""]
+    with_rd = any("rank_distance" in e.scores for m in models for es in m.results.get(task, {}).values() for e in es)
+    lines = [f"### Per query language ({task}, mAP@20{'; RD in brackets' if with_rd else ''})", ""]
     for group, members in language_groups(subsets, seen).items():
         if not members:
             continue
@@ -481,8 +591,8 @@ def _language_section(models: list[ModelRuns], family: dict[str, str], seen: set
                 entries = m.results.get(task, {}).get(subset, [])
                 if entries:
                     mean = np.mean([e.scores.get("map_at_20", np.nan) for e in entries])
-                    rd = np.mean([e.scores.get("rank_distance", np.nan) for e in entries])
-                    cells.append(f"{mean:.4f} ({rd:.0f})")
+                    rd = np.mean([e.scores.get("rank_distance", np.nan) for e in entries]) if with_rd else None
+                    cells.append(f"{mean:.4f}" + (f" ({rd:.0f})" if with_rd else ""))
                 else:
                     cells.append("–")
             rows.append(cells)

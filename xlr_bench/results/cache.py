@@ -192,3 +192,21 @@ def _sort_set_fields(meta_path: Path) -> None:
 def result_cache_for(root: Path) -> AtomicResultCache:
     """The cache that writes into the results root ``root`` (``root/<org__model>/<revision>/…``)."""
     return AtomicResultCache(Path(root))
+
+
+def no_results_error(root: Path) -> XLRBenchError:
+    """The error for a folder that holds no results: what a results root holds, and which commands write one.
+
+    A common slip is passing the folder *above* the root (mteb's own ``ResultCache(PATH)`` writes into
+    ``PATH/results/``), so a ``model_meta.json`` found deeper is named as the way out.
+    """
+    root = Path(root)
+    deeper = sorted(p for p in root.glob("**/" + MODEL_META)
+                    if len(p.relative_to(root).parts) > 3 and p.parent.parent.name != "experiments")
+    hint = ""
+    if deeper:
+        hint = f" Results lie deeper: pass {deeper[0].parents[2]}, the folder that holds their <org__model> folder."
+    return XLRBenchError(
+        f"No results in {root}: a results root holds <org__model>/<revision>/ folders, each with a {MODEL_META} "
+        f"and one <Task>.json per task, as `xlr-bench evaluate -o DIR`, `xlr-bench sweep --results DIR` and "
+        f"`xlr-bench mteb run --output-folder DIR` write them." + hint)

@@ -19,7 +19,7 @@ from typing import Any
 
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.core.mteb_registry import is_xlr_bench_task
-from xlr_bench.results.cache import MODEL_META, RUN_SETTINGS, describe_partial, is_partial_file
+from xlr_bench.results.cache import MODEL_META, RUN_SETTINGS, describe_partial, is_partial_file, no_results_error
 from xlr_bench.results.registered import model_meta_from_json, result_model_metas
 
 EXPERIMENTS = "experiments"
@@ -74,7 +74,10 @@ class Validation:
 
 
 def validate_results(root: Path) -> Validation:
-    """Check every model folder under the results root ``root``; see the module docstring."""
+    """Check every model folder under the results root ``root``; see the module docstring.
+
+    A folder without a single result file is an error, not a pass: it is almost always the wrong folder.
+    """
     root = Path(root)
     if not root.is_dir():
         raise XLRBenchError(f"Results folder {root} does not exist.")
@@ -89,6 +92,8 @@ def validate_results(root: Path) -> Validation:
                                                                      "only <org__model>/ folders belong there"))
             continue
         _check_model(model_dir, found, tasks_seen, ours)
+    if not found.checked and not any(p.rule == "unfinished" for p in found.problems):
+        raise no_results_error(root)  # "0 files checked" would read as a pass; an unfinished one is listed instead
     found.upstream_tasks = sorted(t for t in tasks_seen if is_xlr_bench_task(t))
     return found
 

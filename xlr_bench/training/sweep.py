@@ -4,7 +4,8 @@ Resumable at every level: a finished (α, seed) checkpoint (it has its training 
 retrained, an interrupted one resumes from its last trainer checkpoint, and mteb's result cache
 skips every task already in ``results/``. A sweep folder remembers its configuration and refuses to
 be continued with another one (mixing would make the report meaningless). Per-phase wall times go
-to ``timings.jsonl`` for the benchmark.
+to ``timings.jsonl`` for the benchmark; each invocation starts it afresh, so a continued sweep's file
+holds the phases that invocation ran, not an unlabelled mix of every run so far.
 
 The jobs — the base model's scoring and one training + scoring per (α, seed), :func:`run_job` — run
 one after the other in this process, or through an executor (:mod:`xlr_bench.training.executors`:
@@ -118,6 +119,34 @@ def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) ->
         handle.write(json.dumps({"phase": phase, "seconds": round(seconds, 2), **extra}) + "\n")
 
 
+def _about(config: SweepConfig, sweep_dir: Path, runs: list[tuple[float, int]]) -> list[str]:
+    """What the result files cannot tell the report: how much each checkpoint was trained, and on what."""
+    from xlr_bench.models.encoder import TRAINING_RECORD
+
+    train = config.train
+    record = next((p for a, s in runs if (p := sweep_dir / run_name(a, s) / TRAINING_RECORD).is_file()), None)
+    pairs = json.loads(record.read_text(encoding="utf-8"))["pairs"]["train"] if record else None
+    seen = train.steps * train.batch_size if train.steps else None
+    base = Path(config.base).name if Path(config.base).is_dir() else config.base  # no local path in a report
+    replicated = (f" (seeds after the first for α ∈ {{{', '.join(f'{a:g}' for a in config.replicate_ratios)}}})"
+                  if config.replicate_ratios is not None and len(config.seeds) > 1 else "")
+    recipe = f"; recipe tag {train.tag}" if train.tag else ""
+    alphas = ", ".join(f"{a:g}" for a in config.ratios)
+    lines = [f"Made by `xlr-bench sweep`: base model {base}{recipe}; α ∈ {{{alphas}}}; "
+             f"seed(s) {', '.join(map(str, config.seeds))}{replicated}."]
+    if seen is not None:
+        share = f" — {100 * seen / pairs:.1f} % of one epoch of the {pairs:,} training pairs" if pairs else ""
+        lines.append(f"Each checkpoint trained {train.steps} steps × batch {train.batch_size} = {seen:,} pairs{share} "
+                     f"({', '.join(train.train_data)}; max length {train.max_length}).")
+    subsets = f", subsets {', '.join(config.subsets)} only" if config.subsets else ""
+    lines.append(f"Scored on {', '.join(config.tasks)}{subsets}.")
+    if seen is not None and pairs and seen / pairs < 0.05:
+        lines.append("**A small-scale run**: with this little training, differences between α can be training noise "
+                     "rather than an effect of α. It shows the pipeline end to end; the study in the README is the "
+                     "measurement.")
+    return lines
+
+
 def run_name(alpha: float | None, seed: int | None) -> str:
     """A job's name: its checkpoint folder in the sweep folder (``a050-s42``), or ``base``."""
     from xlr_bench.models.encoder import alpha_tag
@@ -135,8 +164,15 @@ def _score(config: SweepConfig, source: str, label: str, sweep_dir: Path, result
     _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
 
 
-def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str) -> Path:
-    """Train the (α, seed) checkpoint unless its training record says it is done."""
+def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str,
+           keep_checkpoints: bool = True) -> Path:
+    """Train the (α, seed) checkpoint unless its training record says it is done.
+
+    ``keep_checkpoints=False`` deletes the finished run's resumable trainer checkpoints (model + optimizer
+    state, ~1.4 GB each for me5-small): only an unfinished run resumes from them, and the final model stays.
+    """
+    import shutil
+
     from xlr_bench.models.encoder import TRAINING_RECORD
     from xlr_bench.training.trainer import train
 
@@ -146,11 +182,13 @@ def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label:
         train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
               shared_base_loss=sweep_dir / "base_validation_loss.json")
         _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
+    if not keep_checkpoints and (checkpoint / TRAINING_RECORD).is_file():
+        shutil.rmtree(checkpoint / "checkpoints", ignore_errors=True)
     return checkpoint
 
 
 def run_job(config: SweepConfig, alpha: float | None, seed: int | None, sweep_dir: Path, results_dir: Path,
-            threads: int | None = None) -> str:
+            keep_checkpoints: bool = True, threads: int | None = None) -> str:
     """One job of the sweep, as an executor runs it: train and score (α, seed), or score the base
     model (``alpha`` None). ``threads``: torch threads, so that parallel jobs share the cores."""
     if threads:
@@ -161,16 +199,18 @@ def run_job(config: SweepConfig, alpha: float | None, seed: int | None, sweep_di
         _score(config, config.base, "base", sweep_dir, results_dir)
     else:
         label = f"α={alpha:.2f} seed={seed}"
-        _score(config, str(_train(config, alpha, seed, sweep_dir, label)), label, sweep_dir, results_dir)
+        _score(config, str(_train(config, alpha, seed, sweep_dir, label, keep_checkpoints)), label, sweep_dir, results_dir)
     return run_name(alpha, seed)
 
 
 def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_dir: Path | None = None,
-              executor: ExecutorOptions | None = None) -> Path | None:
+              executor: ExecutorOptions | None = None, keep_checkpoints: bool = True) -> Path | None:
     """Run (or continue) the sweep; returns the report path when ``report_dir`` is given.
 
-    ``executor``: where the jobs run (default: one after the other in this process). It is not part
-    of the sweep's configuration: a sweep started serially may be continued on Slurm, and back.
+    ``executor``: where the jobs run (default: one after the other in this process). ``keep_checkpoints``:
+    False deletes each finished run's trainer checkpoints (see :func:`_train`). Neither is part of the
+    sweep's configuration, as neither changes a result: a sweep started serially may be continued on
+    Slurm, and back.
     """
     from xlr_bench.evaluation import select_tasks
     from xlr_bench.training.trainer import check_config
@@ -197,9 +237,10 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _remember(config, sweep_dir)
+    (sweep_dir / TIMINGS_FILE).unlink(missing_ok=True)  # this invocation's phases, not earlier ones'
     runs = planned_runs(config)
     if executor.kind == "serial":
-        _run_serially(config, runs, sweep_dir, results_dir)
+        _run_serially(config, runs, sweep_dir, results_dir, keep_checkpoints)
     else:
         from rich.console import Console
 
@@ -207,25 +248,35 @@ def run_sweep(config: SweepConfig, sweep_dir: Path, results_dir: Path, report_di
         from xlr_bench.training.executors import dispatch
 
         resolve_source(config.base)  # the embedded model is converted here once, not by every job at once
-        specs = [JobSpec(run_name(a, s), (config, a, s, sweep_dir.resolve(), Path(results_dir).resolve()))
-                 for a, s in [(None, None), *runs]]
+        specs = [JobSpec(run_name(a, s), (config, a, s, sweep_dir.resolve(), Path(results_dir).resolve(),
+                                          keep_checkpoints)) for a, s in [(None, None), *runs]]
         dispatch(run_job, specs, executor, sweep_dir, progress=Console(stderr=True).log)
     if report_dir is None:
         return None
-    from xlr_bench.models.encoder import definition_from_directory
-    from xlr_bench.report.scores import ModelRuns
     from xlr_bench.report.study import build_report
 
     started = time.perf_counter()
-    # The report compares the α of this sweep's recipe only, even where results/ holds other families.
-    first = definition_from_directory(sweep_dir / run_name(*runs[0])).name if runs else None
-    report = build_report(results_dir, report_dir, family=ModelRuns(first, runs[0][0]).family if first else None,
-                          precision=config.precision)
+    report = build_report(results_dir, report_dir, family=sweep_family(config, sweep_dir), precision=config.precision,
+                          about=_about(config, sweep_dir, runs))
     _log_timing(sweep_dir, "report", time.perf_counter() - started)
     return report
 
 
-def _run_serially(config: SweepConfig, runs: list[tuple[float, int]], sweep_dir: Path, results_dir: Path) -> None:
+def sweep_family(config: SweepConfig, sweep_dir: Path) -> str | None:
+    """The hybrid family of this sweep's checkpoints: its report compares the α of this recipe only, even
+    where the results folder holds other families. None before any checkpoint exists."""
+    from xlr_bench.models.encoder import definition_from_directory
+    from xlr_bench.report.scores import ModelRuns
+
+    runs = planned_runs(config)
+    first = sweep_dir / run_name(*runs[0]) if runs else None
+    if first is None or not first.is_dir():
+        return None
+    return ModelRuns(definition_from_directory(first).name, runs[0][0]).family
+
+
+def _run_serially(config: SweepConfig, runs: list[tuple[float, int]], sweep_dir: Path, results_dir: Path,
+                  keep_checkpoints: bool) -> None:
     """Every job in this process, phase by phase under one progress bar."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -240,7 +291,7 @@ def _run_serially(config: SweepConfig, runs: list[tuple[float, int]], sweep_dir:
             if label == "base":
                 _score(config, config.base, "base", sweep_dir, results_dir)
             elif phase == "train":
-                _train(config, alpha, seed, sweep_dir, label)
+                _train(config, alpha, seed, sweep_dir, label, keep_checkpoints)
             else:
                 _score(config, str(sweep_dir / run_name(alpha, seed)), label, sweep_dir, results_dir)
             progress.advance(bar)
