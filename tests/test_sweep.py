@@ -69,7 +69,14 @@ def test_report_has_tables_intervals_tests_and_plots(swept):
 def test_rerun_recomputes_nothing_and_other_config_is_refused(swept):
     config, root, _ = swept
     runs = [root / "sweep" / name for name in ("a000-s1", "a100-s1", "a100-s2")]
-    assert (root / "sweep" / "timings.jsonl").read_text().count('"train"') == 3
+    phases = [json.loads(line) for line in (root / "sweep" / "timings.jsonl").read_text().splitlines()]
+    trainings = [p for p in phases if p["phase"] == "train"]
+    assert len(trainings) == 3 and all(p["steps"] == 2 and p["from_step"] == 0 for p in trainings)
+    # every phase that runs the model says how much of its wall time was forward / backward passes
+    for p in phases:
+        if p["phase"] in ("train", "evaluate"):
+            assert 0 < p["forward"] and p["forward"] + p["backward"] <= p["seconds"], p
+            assert (p["backward"] > 0) == (p["phase"] == "train"), p
     assert all(list((run / "checkpoints").glob("checkpoint-*/optimizer.pt")) for run in runs)  # kept by default
     run_sweep(config, root / "sweep", root / "results", keep_checkpoints=False)
     # the file holds this invocation's phases: nothing retrained, the four models' (cached) evaluations

@@ -21,7 +21,8 @@ commit_finished() {  # every finished task file (unfinished ones are hidden .par
   fi
   git add "$OUT/runs.log"
   if ! git diff --cached --quiet; then
-    git commit -q -m "α study (300 steps): results of $(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')" -- results "$OUT"
+    models=$(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')
+    git commit -q -m "α study (300 steps): ${models:+results of $models}${models:-run log}" -- results "$OUT"
   fi
 }
 

@@ -3,8 +3,8 @@
 Resumable at every level: a finished (α, seed) checkpoint (it has its training record) is not
 retrained, an interrupted one resumes from its last trainer checkpoint, and mteb's result cache
 skips every task already in ``results/``. A sweep folder remembers its configuration and refuses to
-be continued with another one (mixing would make the report meaningless). Per-phase wall times go
-to ``timings.jsonl`` for the benchmark; each invocation starts it afresh, so a continued sweep's file
+be continued with another one (mixing would make the report meaningless). Per-phase wall times (and
+the seconds inside forward/backward passes) go to ``timings.jsonl``; each invocation starts it afresh, so a continued sweep's file
 holds the phases that invocation ran, not an unlabelled mix of every run so far.
 
 The jobs — the base model's scoring and one training + scoring per (α, seed), :func:`run_job` — run
@@ -23,8 +23,9 @@ from pathlib import Path
 from xlr_bench.core.atomic import write_json
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.core.paths import check_output_folder
-from xlr_bench.training.executors import ExecutorOptions, JobSpec
+from xlr_bench.training.compute_clock import ComputeTime, compute_time
 from xlr_bench.training.config import TrainConfig
+from xlr_bench.training.executors import ExecutorOptions, JobSpec
 
 SWEEP_FILE = "sweep.json"
 TIMINGS_FILE = "timings.jsonl"
@@ -114,7 +115,11 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _log_timing(sweep_dir: Path, phase: str, seconds: float, **extra: object) -> None:
+def _log_timing(sweep_dir: Path, phase: str, seconds: float, spent: ComputeTime | None = None, **extra: object) -> None:
+    """One phase's line: wall seconds and, for phases that run the model, the seconds inside forward and
+    backward passes (what is left is the overhead the fast path cuts)."""
+    if spent is not None:
+        extra = {"forward": round(spent.forward, 3), "backward": round(spent.backward, 3), **extra}
     with (sweep_dir / TIMINGS_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"phase": phase, "seconds": round(seconds, 2), **extra}) + "\n")
 
@@ -159,9 +164,10 @@ def _score(config: SweepConfig, source: str, label: str, sweep_dir: Path, result
     from xlr_bench.models.encoder import XLREncoder
 
     started = time.perf_counter()
-    encoder = XLREncoder(source, precision=config.precision, backend=config.backend)
-    evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
-    _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, run=label)
+    with compute_time() as spent:
+        encoder = XLREncoder(source, precision=config.precision, backend=config.backend)
+        evaluate(encoder, config.tasks, results_dir, subsets=config.subsets, batch_size=config.eval_batch_size)
+    _log_timing(sweep_dir, "evaluate", time.perf_counter() - started, spent, run=label)
 
 
 def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label: str,
@@ -178,10 +184,14 @@ def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label:
 
     checkpoint = sweep_dir / run_name(alpha, seed)
     if not (checkpoint / TRAINING_RECORD).is_file():
+        resumed = [int(p.name.rpartition("-")[2]) for p in (checkpoint / "checkpoints").glob("checkpoint-*")
+                   if p.name.rpartition("-")[2].isdigit()]
         started = time.perf_counter()
-        train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
-              shared_base_loss=sweep_dir / "base_validation_loss.json")
-        _log_timing(sweep_dir, "train", time.perf_counter() - started, run=label)
+        with compute_time() as spent:
+            train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
+                  shared_base_loss=sweep_dir / "base_validation_loss.json")
+        _log_timing(sweep_dir, "train", time.perf_counter() - started, spent, run=label,
+                    steps=config.train.steps, from_step=max(resumed, default=0))
     if not keep_checkpoints and (checkpoint / TRAINING_RECORD).is_file():
         shutil.rmtree(checkpoint / "checkpoints", ignore_errors=True)
     return checkpoint
