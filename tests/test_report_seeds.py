@@ -54,6 +54,12 @@ def test_committed_results_seed_level():
     assert select_family(models, None, RESULTS) == models  # one family: no choice needed
     with pytest.raises(XLRBenchError, match="no hybrid family 'nope'"):
         select_family(models, "nope", RESULTS)
-    # every committed result was encoded in bf16: an fp32-only reading has none, a bf16 one all nine models
-    assert collect(RESULTS, tasks={"AfriQARetrieval"}, precision="fp32").models == []
-    assert len(collect(RESULTS, tasks={"AfriQARetrieval"}, precision="bf16").models) == 9
+    # the precisions are read apart: bf16 is the first study's nine models; fp32 only the 300-step study's
+    # runs, whose base is the same model scored again — never a bf16 file under another label
+    bf16 = collect(RESULTS, tasks={"AfriQARetrieval"}, precision="bf16").models
+    fp32 = collect(RESULTS, tasks={"AfriQARetrieval"}, precision="fp32").models
+    assert len(bf16) == 9 and all(m.precision == {"bf16"} for m in bf16)
+    assert fp32 and all(m.precision == {"fp32"} and (m.alpha is None or "300steps" in m.name) for m in fp32)
+    base = {next(iter(m.precision)): [m.results["AfriQARetrieval"][s][0].scores["ndcg_at_10"] for s in ("hau", "yor", "zul")]
+            for m in bf16 + fp32 if m.alpha is None}
+    assert base["fp32"] != base["bf16"] and base["fp32"] == pytest.approx(base["bf16"], abs=0.005)

@@ -128,7 +128,8 @@ def locate(relpath: str, data_dir: str | Path | None = None) -> Path:
         f"Provide it in one of two ways:\n"
         f"  1. online: `xlr-bench data fetch {entry.dataset}` downloads it from {entry.url} into "
         f"{cache_dir() / 'data'} (checksum verified);\n"
-        f"  2. offline: set {DATA_ENV} (or pass --data-dir) to a folder that holds {relpath}."
+        f"  2. offline: set {DATA_ENV} to a folder that holds {relpath} (xlr-bench's own commands also "
+        f"take --data-dir; `xlr-bench mteb ...` and `mteb` read only {DATA_ENV})."
     )
 
 
