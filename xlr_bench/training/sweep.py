@@ -184,8 +184,8 @@ def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label:
 
     checkpoint = sweep_dir / run_name(alpha, seed)
     if not (checkpoint / TRAINING_RECORD).is_file():
-        resumed = [int(p.name.rpartition("-")[2]) for p in (checkpoint / "checkpoints").glob("checkpoint-*")
-                   if p.name.rpartition("-")[2].isdigit()]
+        resumed = [int(p.parent.name.rpartition("-")[2]) for p in (checkpoint / "checkpoints").glob("checkpoint-*/trainer_state.json")
+                   if p.parent.name.rpartition("-")[2].isdigit()]  # the trainer resumes from the newest complete one
         started = time.perf_counter()
         with compute_time() as spent:
             train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
