@@ -22,7 +22,8 @@ commit_finished() {  # every finished task file (unfinished ones are hidden .par
   git add "$OUT/runs.log"
   if ! git diff --cached --quiet; then
     models=$(git diff --cached --name-only -- results | cut -d/ -f2 | sort -u | sed 's/xlr-bench__//' | paste -sd' ')
-    git commit -q -m "α study (300 steps): ${models:+results of $models}${models:-run log}" -- results "$OUT"
+    if [ -n "$models" ]; then message="results of $models"; else message="run log"; fi
+    git commit -q -m "α study (300 steps): $message" -- results "$OUT"
   fi
 }
 
