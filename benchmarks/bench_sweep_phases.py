@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from phase_table import table  # benchmarks/phase_table.py, beside this script
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -40,13 +42,13 @@ def main() -> None:
     import xlr_bench.training.sweep as sweep
     from xlr_bench.cli.sweep import sweep_cmd
 
-    rows = []
+    rows = []  # in the sweep's timings.jsonl shape, for phase_table
     mark = {"wall": time.perf_counter()}
 
-    def close_phase(phase: str, label: str, spent=None) -> None:
+    def close_phase(phase: str, label: str, spent=None, **extra) -> None:
         now = time.perf_counter()
-        rows.append({"phase": phase, "run": label, "wall": now - mark["wall"],
-                     "forward": spent.forward if spent else 0.0, "backward": spent.backward if spent else 0.0})
+        rows.append({"phase": phase, "run": label, "seconds": now - mark["wall"],
+                     "forward": spent.forward if spent else 0.0, "backward": spent.backward if spent else 0.0, **extra})
         mark["wall"] = now
 
     ensure, log_timing = convert.ensure_me5_small, sweep._log_timing
@@ -60,7 +62,7 @@ def main() -> None:
         return path
 
     def timed_log(sweep_dir, phase, seconds, spent=None, **extra):  # the sweep's own forward/backward clock
-        close_phase(phase, str(extra.get("run", "")), spent)
+        close_phase(phase, str(extra.get("run", "")), spent, **{k: v for k, v in extra.items() if k != "run"})
         return log_timing(sweep_dir, phase, seconds, spent, **extra)
 
     convert.ensure_me5_small, sweep._log_timing = timed_ensure, timed_log
@@ -70,14 +72,9 @@ def main() -> None:
     total = time.perf_counter() - started
     close_phase("(rest)", "")
 
-    print(f"\n{'phase':<12} {'run':<16} {'wall s':>8} {'forward s':>10} {'backward s':>11} {'outside':>8}")
-    for row in rows:
-        if row["wall"] < 0.05:
-            continue
-        outside = 1 - (row["forward"] + row["backward"]) / row["wall"]
-        print(f"{row['phase']:<12} {row['run']:<16} {row['wall']:8.1f} {row['forward']:10.1f} {row['backward']:11.1f} {outside:8.1%}")
+    print()
+    print(table([row for row in rows if row["seconds"] >= 0.05]))
     forward, backward = sum(r["forward"] for r in rows), sum(r["backward"] for r in rows)
-    print(f"{'total':<12} {'':<16} {total:8.1f} {forward:10.1f} {backward:11.1f} {1 - (forward + backward) / total:8.1%}")
     target = "" if args.sweep_args else " (the README's main job: target <= 10 min)"
     print(f"\nsweep wall time: {total / 60:.2f} min{target}; "
           f"outside forward/backward: {1 - (forward + backward) / total:.1%} (target < 10%)")

@@ -184,14 +184,13 @@ def _train(config: SweepConfig, alpha: float, seed: int, sweep_dir: Path, label:
 
     checkpoint = sweep_dir / run_name(alpha, seed)
     if not (checkpoint / TRAINING_RECORD).is_file():
-        resumed = [int(p.parent.name.rpartition("-")[2]) for p in (checkpoint / "checkpoints").glob("checkpoint-*/trainer_state.json")
-                   if p.parent.name.rpartition("-")[2].isdigit()]  # the trainer resumes from the newest complete one
         started = time.perf_counter()
         with compute_time() as spent:
             train(replace(config.train, alpha=alpha, seed=seed, eval_tasks=config.tasks), checkpoint,
                   shared_base_loss=sweep_dir / "base_validation_loss.json")
+        record = json.loads((checkpoint / TRAINING_RECORD).read_text(encoding="utf-8"))  # where it resumed, how far
         _log_timing(sweep_dir, "train", time.perf_counter() - started, spent, run=label,
-                    steps=config.train.steps, from_step=max(resumed, default=0))
+                    steps=record["steps"], from_step=record["resumed_from_step"] or 0)
     if not keep_checkpoints and (checkpoint / TRAINING_RECORD).is_file():
         shutil.rmtree(checkpoint / "checkpoints", ignore_errors=True)
     return checkpoint
