@@ -26,3 +26,14 @@ def test_parallel_local_jobs_get_a_gpu_each():
     pool.give_back("a")
     assert pool.take("c") == 0
     assert GpuPool(0).take("a") is None
+
+
+def test_more_jobs_than_gpus_share_them_evenly():
+    pool = GpuPool(2, per_gpu=3)  # --max-parallel 5 or 6 on two GPUs
+    assert [pool.take(j) for j in "abcdef"] == [0, 1, 0, 1, 0, 1]
+    assert pool.take("g") is None
+    pool.give_back("b")
+    pool.give_back("d")
+    assert pool.take("g") == 1 and pool.take("h") == 1 and pool.take("i") is None
+    with pytest.raises(ValueError, match="per_gpu must be at least 1"):
+        GpuPool(1, per_gpu=0)

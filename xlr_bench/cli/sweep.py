@@ -32,7 +32,7 @@ def _executor_options(f):
         click.option("--executor", type=click.Choice(["serial", "local", "slurm"]), default=None,
                      help="serial: in this process (default); local: parallel processes; slurm: one Slurm job per "
                           "(α, seed) — both through submitit."),
-        click.option("--max-parallel", type=int, default=None, help="Jobs at once (local default: 2; Slurm: all)."),
+        click.option("--max-parallel", type=int, default=None, help="Jobs at once (local default: one per GPU, else 2; more than the GPUs share them; Slurm: all)."),
         click.option("--executor-config", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="TOML file: executor, max_parallel, [slurm] partition, gpus_per_job, time, cpus_per_job, "
                           "mem, account, qos, constraint, [slurm.extra]. Options given here win."),

@@ -7,7 +7,8 @@ error. What this module adds is the dispatcher around it:
 
 * at most ``max_parallel`` jobs in flight; each local job gets ``cpus // max_parallel`` torch threads,
   so parallel jobs share the cores instead of fighting over them, and on a machine with GPUs one GPU
-  of its own (``CUDA_VISIBLE_DEVICES``; at most as many jobs as GPUs);
+  (``CUDA_VISIBLE_DEVICES``): one job per GPU by default, ``ceil(max_parallel / GPUs)`` per GPU when
+  ``--max-parallel`` asks for more jobs than there are GPUs (a small model leaves a large GPU mostly idle);
 * the sweep folder stays the single source of truth: a job writes only what the serial sweep writes
   (the checkpoint folder, the results folder), and ``status.json`` — written by this dispatcher
   alone — lists every job with its state, job id and log paths. A rerun of the same command skips
@@ -46,7 +47,7 @@ class ExecutorOptions:
     """How the sweep's jobs are run; ``serial`` is the sweep's own loop in this process."""
 
     kind: str = "serial"
-    max_parallel: int | None = None  # local: default 2 (or the CPU count if lower); Slurm: no limit
+    max_parallel: int | None = None  # local: default the GPU count, else 2 (or the CPU count if lower); Slurm: no limit
     slurm: dict[str, Any] = field(default_factory=dict)  # SLURM_FIELDS, plus "extra": {sbatch option: value}
 
     def check(self) -> None:
@@ -125,7 +126,6 @@ def _make_executor(options: ExecutorOptions, folder: Path, jobs: int) -> tuple[A
     if options.kind == "local":
         gpus = _gpu_count()
         limit = options.max_parallel or (gpus or min(2, os.cpu_count() or 1))
-        limit = min(limit, gpus) if gpus else limit
         executor = submitit.LocalExecutor(folder=str(folder / "%j"))
         executor.update_parameters(timeout_min=7 * 24 * 60)  # submitit's local default (2 min) would kill training
         return executor, limit, max(1, (os.cpu_count() or 1) // limit)
@@ -180,7 +180,8 @@ def dispatch(job: Callable[..., Any], specs: Sequence[JobSpec], options: Executo
     if not todo:
         return
     executor, limit, threads = _make_executor(options, folder, len(todo))
-    gpus = GpuPool(_gpu_count() if options.kind == "local" else 0)
+    gpu_count = _gpu_count() if options.kind == "local" else 0
+    gpus = GpuPool(gpu_count, per_gpu=-(-limit // gpu_count) if gpu_count else 1)
     in_flight: dict[str, Any] = {}
     for spec in list(todo):
         running = _still_running_elsewhere({"name": spec.name, **status.get(spec.name, {})}, options.kind, folder)
