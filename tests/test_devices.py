@@ -37,3 +37,26 @@ def test_more_jobs_than_gpus_share_them_evenly():
     assert pool.take("g") == 1 and pool.take("h") == 1 and pool.take("i") is None
     with pytest.raises(ValueError, match="per_gpu must be at least 1"):
         GpuPool(1, per_gpu=0)
+
+
+def test_compute_clock_waits_for_the_gpu_before_it_stops(tiny_st, monkeypatch):
+    """Forward and backward seconds include the GPU work they queued: on CUDA the clock synchronises once per
+    top-level pass (here torch's CUDA calls are stand-ins on a CPU machine); on a CPU it never does."""
+    import torch
+
+    from xlr_bench.training.compute_clock import compute_time
+
+    def one_step() -> None:
+        features = tiny_st.tokenize(["a question", "a passage"])
+        tiny_st(features)["sentence_embedding"].sum().backward()
+
+    syncs: list[int] = []
+    with compute_time() as spent:
+        one_step()
+    assert spent.forward > 0 and spent.backward > 0
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: syncs.append(1))
+    with compute_time() as spent:
+        one_step()
+    assert len(syncs) == 2 and spent.forward > 0 and spent.backward > 0  # one forward, one backward

@@ -7,6 +7,11 @@ forward / backward seconds beside the wall time in ``timings.jsonl`` (the benchm
 ``benchmarks/bench_sweep_phases.py`` reads them from there). Forward = time inside
 ``SentenceTransformer.forward`` (training and encoding alike); backward = inside ``Tensor.backward``
 (what the trainer's loss.backward() calls). The patch lives only while a phase runs.
+
+On a GPU, kernels run asynchronously: a forward call returns once its kernels are queued, and the wait
+for them lands wherever the result is next read (``.cpu()``, ``loss.item()``), i.e. outside the clock.
+So the clock waits for the GPU (``torch.cuda.synchronize``) before it stops, and the seconds are the
+passes' GPU work, not their launch time. That wait costs little: the caller reads the result next anyway.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ def compute_time() -> Iterator[ComputeTime]:
     forward, backward = SentenceTransformer.forward, torch.Tensor.backward
     depth = 0
 
+    def settle() -> None:  # queued GPU work belongs to the pass that queued it
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+
     def timed_forward(model, *args, **kwargs):
         nonlocal depth
         depth += 1
@@ -44,6 +53,7 @@ def compute_time() -> Iterator[ComputeTime]:
         finally:
             depth -= 1
             if depth == 0:  # a nested forward (a module calling the model again) is inside the outer one's time
+                settle()
                 spent.forward += time.perf_counter() - started
 
     def timed_backward(tensor, *args, **kwargs):
@@ -51,6 +61,7 @@ def compute_time() -> Iterator[ComputeTime]:
         try:
             return backward(tensor, *args, **kwargs)
         finally:
+            settle()
             spent.backward += time.perf_counter() - started
 
     SentenceTransformer.forward, torch.Tensor.backward = timed_forward, timed_backward
