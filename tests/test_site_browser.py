@@ -178,8 +178,8 @@ def test_filter_by_text_and_family(browser, site):
     search = browser.find_element(By.ID, "search")
     search.send_keys("a050")
     shown = [r for r in table_rows(browser) if r["visible"]]
-    assert shown and all("-hybrid-a050" in r["model"] for r in shown)
-    assert len(shown) == sum(1 for model, _ in expected_runs(RESULTS) if "-hybrid-a050" in model)
+    assert shown and all("-a050-s" in r["model"] for r in shown)  # every family's α = 0.5 runs
+    assert len(shown) == sum(1 for model, _ in expected_runs(RESULTS) if "-a050-s" in model)
     assert browser.find_element(By.ID, "shown-count").text == f"{len(shown)} of {len(table_rows(browser))} runs shown"
     search.clear()
     search.send_keys(" ")  # clear() sends no input event; any edit re-applies the filter

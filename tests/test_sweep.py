@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,23 @@ def test_terminal_headline_and_folders_without_results(swept, tmp_path):
     empty = CliRunner().invoke(main, ["report", str(tmp_path / "empty"), "--out", str(tmp_path / "e")])
     assert empty.exit_code == 2 and "No results in" in empty.output and "<org__model>/<revision>/" in empty.output
     assert not (tmp_path / "e").exists()
+
+
+def test_a_report_rebuilt_later_says_how_the_sweep_made_its_models(tmp_path):
+    """`xlr-bench report --sweep-dir` reads the sweep's recorded configuration (the committed 300-step study's
+    sweep.json) and writes the same "About this run" lines the sweep itself does; a folder without one is refused."""
+    from click.testing import CliRunner
+
+    from xlr_bench.cli import main
+    from xlr_bench.training.sweep import sweep_about
+
+    repo = Path(__file__).resolve().parent.parent
+    study = repo / "reports" / "alpha-sweep-300steps-bf16"
+    about = sweep_about(study)
+    assert about[0].startswith("Made by `xlr-bench sweep`: base model me5-small; recipe tag 300stepsbf16; "
+                               "α ∈ {0, 0.25, 0.5, 0.75, 1}; seed(s) 42, 43, 44 (seeds after the first for α ∈ {0, 0.5, 1}).")
+    assert "300 steps × batch 16 = 4,800 pairs" in about[1] and "XQuADRCrossLingualRetrieval" in about[2]
+    with pytest.raises(XLRBenchError, match="no sweep.json there"):
+        sweep_about(tmp_path)
+    out = CliRunner().invoke(main, ["report", str(repo / "results"), "--out", str(tmp_path / "r"), "--sweep-dir", str(tmp_path)])
+    assert out.exit_code != 0 and "no sweep.json there" in out.output

@@ -160,12 +160,16 @@ def _print_headline(results_dir: Path, family: str | None, precision: str | None
                                              "RESULTS_DIR holds several; the base models are always included.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None,
               help="Read only results encoded at this precision (default: all; a model scored at two counts twice).")
-def report_cmd(results_dir: Path, out: Path, family: str | None, precision: str | None) -> None:
+@click.option("--sweep-dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="A sweep folder (its sweep.json): put the sweep's \"About this run\" section first, as the sweep does.")
+def report_cmd(results_dir: Path, out: Path, family: str | None, precision: str | None, sweep_dir: Path | None) -> None:
     """Build the Markdown report and plots from RESULTS_DIR alone."""
     from xlr_bench.core.paths import check_output_folder
     from xlr_bench.report.study import build_report
+    from xlr_bench.training.sweep import sweep_about
 
     check_output_folder(out, "--out")
-    report = build_report(results_dir, out, family, precision)
+    about = sweep_about(sweep_dir) if sweep_dir is not None else None
+    report = build_report(results_dir, out, family, precision, about=about)
     _print_headline(results_dir, family, precision)
     click.echo(f"report: {report}")

@@ -311,10 +311,13 @@ def run_subsets(runs: ModelRuns, task: str) -> dict[str, set[str]]:
     return dict(scored)
 
 
-def revision_means(runs: ModelRuns, task: str, metric: str) -> dict[str, float]:
-    """Mean over subsets of a metric, per run (seed) that has the task."""
+def revision_means(runs: ModelRuns, task: str, metric: str, subsets: Collection[str] | None = None) -> dict[str, float]:
+    """Mean over subsets (``subsets`` only, if given: e.g. one language group) of a metric, per run (seed) that
+    has the task."""
     per_revision = defaultdict(list)
-    for entries in (runs.results.get(task) or {}).values():
+    for subset, entries in (runs.results.get(task) or {}).items():
+        if subsets is not None and subset not in subsets:
+            continue
         for entry in entries:
             if metric in entry.scores:
                 per_revision[entry.revision].append(entry.scores[metric])

@@ -14,6 +14,7 @@ An α effect is a claim about the training recipe, so here every run (seed) is o
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +24,13 @@ from xlr_bench.report.scores import ModelRuns, revision_means
 N_DRAWS = 10_000
 
 
-def run_scores(models: list[ModelRuns], task: str, metric: str) -> dict[float, list[float]]:
-    """α -> the mean over subsets of ``metric`` for each run of that α (one value per seed)."""
+def run_scores(models: list[ModelRuns], task: str, metric: str,
+               subsets: Collection[str] | None = None) -> dict[float, list[float]]:
+    """α -> the mean over subsets (``subsets`` only, if given) of ``metric`` for each run of that α (one value
+    per seed)."""
     out: dict[float, list[float]] = {}
     for m in models:
-        if m.alpha is not None and (values := revision_means(m, task, metric)):
+        if m.alpha is not None and (values := revision_means(m, task, metric, subsets)):
             out.setdefault(m.alpha, []).extend(values.values())
     return dict(sorted(out.items()))
 

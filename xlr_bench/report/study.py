@@ -596,8 +596,30 @@ def _language_section(models: list[ModelRuns], task: str, seen: set[str] | None)
                 else:
                     cells.append("–")
             rows.append(cells)
+        if len(members) > 1:  # the group's mean: over its languages, per run, then over runs
+            means = ["**mean**"]
+            for m in models:
+                runs = {metric: list(revision_means(m, task, metric, set(members)).values())
+                        for metric in ("map_at_20", "rank_distance")}
+                means.append("–" if not runs["map_at_20"] else f"**{np.mean(runs['map_at_20']):.4f}**"
+                             + (f" ({np.mean(runs['rank_distance']):.0f})" if with_rd and runs["rank_distance"] else ""))
+            rows.append(means)
         lines += [f"**{group}**", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
+        lines += _group_trend(models, task, members, with_rd)
     return lines
+
+
+def _group_trend(models: list[ModelRuns], task: str, members: list[str], with_rd: bool) -> list[str]:
+    """The slope over α of one language group's mean, with every training run as one observation."""
+    trends = {label: (trend, digits) for metric, label, digits in [("map_at_20", "mAP@20", 4), ("rank_distance", "RD", 1)]
+              if (metric != "rank_distance" or with_rd)
+              and (trend := alpha_trend(run_scores(models, task, metric, set(members))))}
+    if not trends:
+        return []
+    runs = next(iter(trends.values()))[0].runs
+    slopes = "; ".join(f"{label} {t.slope:+.{d}f} per unit α (p = {t.p:.3f})" for label, (t, d) in trends.items())
+    return [f"Mean over these languages, least-squares slope over {runs} training runs (each run one observation): "
+            f"{slopes}.", ""]
 
 
 def _low_resource_section(models: list[ModelRuns], out_dir: Path) -> list[str]:

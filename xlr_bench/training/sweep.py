@@ -152,6 +152,20 @@ def _about(config: SweepConfig, sweep_dir: Path, runs: list[tuple[float, int]]) 
     return lines
 
 
+def sweep_about(sweep_dir: Path) -> list[str]:
+    """The report's "About this run" lines for the sweep recorded in ``sweep_dir`` (its ``sweep.json``), so that
+    a report rebuilt from result files later (``xlr-bench report --sweep-dir``) says how its models were made."""
+    path = Path(sweep_dir) / SWEEP_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        config = SweepConfig(**{**raw, "train": TrainConfig(**raw["train"])})
+    except FileNotFoundError as exc:
+        raise XLRBenchError(f"--sweep-dir {sweep_dir}: no {SWEEP_FILE} there (a sweep writes it when it starts).") from exc
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise XLRBenchError(f"{path} is not a sweep configuration this version reads ({exc}).") from exc
+    return _about(config, Path(sweep_dir), planned_runs(config))
+
+
 def run_name(alpha: float | None, seed: int | None) -> str:
     """A job's name: its checkpoint folder in the sweep folder (``a050-s42``), or ``base``."""
     from xlr_bench.models.encoder import alpha_tag
