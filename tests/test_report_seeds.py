@@ -63,3 +63,23 @@ def test_committed_results_seed_level():
     base = {next(iter(m.precision)): [m.results["AfriQARetrieval"][s][0].scores["ndcg_at_10"] for s in ("hau", "yor", "zul")]
             for m in bf16 + fp32 if m.alpha is None}
     assert base["fp32"] != base["bf16"] and base["fp32"] == pytest.approx(base["bf16"], abs=0.005)
+
+
+def test_the_300_step_study_per_language_group_against_the_result_files():
+    """The 300-step GPU grid: three seeds for α = 0, 0.5, 1; a language group's run scores are each run's mean over
+    that group's subsets, read here with plain json from the result files."""
+    import json
+
+    models = select_family(one_row_per_alpha(collect(RESULTS, tasks={"XQuADRRetrieval"}, precision="fp32").models),
+                           "300stepsbf16", RESULTS)
+    unseen = {"el", "ru", "th", "tr"}
+    scores = run_scores(models, "XQuADRRetrieval", "map_at_20", unseen)
+    assert {a: len(v) for a, v in scores.items()} == {0.0: 3, 0.25: 1, 0.5: 3, 0.75: 1, 1.0: 3}
+    files = sorted(RESULTS.glob("xlr-bench__me5-small-hybrid-300stepsbf16-a100-s*/*/XQuADRRetrieval.json"))
+    by_hand = [np.mean([s["map_at_20"] for s in json.loads(f.read_text())["scores"]["test"] if s["hf_subset"] in unseen])
+               for f in files]
+    assert sorted(scores[1.0]) == pytest.approx(sorted(by_hand)) and len(by_hand) == 3
+    # the README's finding: the pool's unseen languages prefer cross-lingual batches, beyond the seed noise
+    trend = alpha_trend(scores)
+    assert trend.runs == 11 and trend.slope < -0.05 and trend.p < 0.001
+    assert run_scores(models, "XQuADRRetrieval", "map_at_20", {"xx"}) == {}  # no such language: no runs
