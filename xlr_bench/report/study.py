@@ -597,12 +597,11 @@ def _language_section(models: list[ModelRuns], task: str, seen: set[str] | None)
                     cells.append("–")
             rows.append(cells)
         if len(members) > 1:  # the group's mean: over its languages, per run, then over runs
-            means = ["**mean**"]
+            means, metrics = ["**mean**"], ("map_at_20", "rank_distance") if with_rd else ("map_at_20",)
             for m in models:
-                runs = {metric: list(revision_means(m, task, metric, set(members)).values())
-                        for metric in ("map_at_20", "rank_distance")}
+                runs = {metric: list(revision_means(m, task, metric, set(members)).values()) for metric in metrics}
                 means.append("–" if not runs["map_at_20"] else f"**{np.mean(runs['map_at_20']):.4f}**"
-                             + (f" ({np.mean(runs['rank_distance']):.0f})" if with_rd and runs["rank_distance"] else ""))
+                             + (f" ({np.mean(runs['rank_distance']):.0f})" if runs.get("rank_distance") else ""))
             rows.append(means)
         lines += [f"**{group}**", ""] + _table(["language"] + [m.label for m in models], rows) + [""]
         lines += _group_trend(models, task, members, with_rd)
