@@ -1,12 +1,14 @@
 """Benchmark: evaluating one model on every XQuAD-R setting (11 pooled + 11 mono + 110 cross subsets).
 
-Prints, measured side by side in one run on a small locally built model:
+Prints, measured side by side in one run on a small locally built model (or ``--model``, e.g. the
+converted me5-small, with ``--backend`` / ``--precision``):
   * encoded / distinct (text, role) pairs  (target 1.00: each text encoded once);
   * wall time of the shared evaluation against a bare encode of the distinct texts (target <= 1.15x);
   * the speed-up over the same subsets through mteb's own retrieval evaluation (no sharing);
   * peak memory of scoring the 13k x 13k pool beyond the embeddings (target < 1 GB).
 
 Run: XLR_BENCH_DATA=../shared/data python benchmarks/bench_lareqa_eval.py [--skip-unshared]
+         [--model me5-small --backend openvino --precision bf16] [--results DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,6 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-unshared", action="store_true", help="skip the slow mteb-without-sharing run")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--model", default=None, help="a model definition (default: a tiny model built here)")
+    parser.add_argument("--backend", default="torch", help="with --model: torch or openvino")
+    parser.add_argument("--precision", default="fp32", help="with --model: fp32, bf16, ...")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="keep the shared evaluation's results in this results root (default: thrown away)")
     args = parser.parse_args()
 
     import mteb
@@ -47,6 +55,8 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     import xlr_bench  # noqa: F401
+    from xlr_bench.models.encoder import XLREncoder
+    from xlr_bench.evaluation import evaluate
     from xlr_bench.tasks.embedding_memo import memo_for
     from xlr_bench.data.lareqa import candidate_text, load_lareqa
     from xlr_bench.metrics import rank_corpus
@@ -61,18 +71,25 @@ def main() -> None:
     encode_kwargs = {"batch_size": args.batch_size, "show_progress_bar": False}
 
     with tempfile.TemporaryDirectory() as tmp:
-        texts = [c.sentence for lang in langs for c in data.candidates[lang]]
-        st = SentenceTransformer(str(build_tiny_model(Path(tmp), texts)), device="cpu")
+        if args.model:  # the wrapper the CLI scores with: its backend, precision and autocast
+            model = XLREncoder(args.model, device="cpu", precision=args.precision, backend=args.backend)
+            st = model.model
+            print(f"model {args.model}: backend {model.backend}, precision {model.precision}, "
+                  f"{torch.get_num_threads()} threads")
+        else:
+            texts = [c.sentence for lang in langs for c in data.candidates[lang]]
+            st = SentenceTransformer(str(build_tiny_model(Path(tmp), texts)), device="cpu")
+            model = SentenceTransformerEncoderWrapper(st)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if getattr(model, "_autocast", False) else nullcontext()
 
         start = time.perf_counter()
-        st.encode(queries, prompt="query: ", batch_size=args.batch_size)
-        st.encode(docs, prompt="passage: ", batch_size=args.batch_size)
+        with autocast:
+            st.encode(queries, prompt="query: ", batch_size=args.batch_size)
+            st.encode(docs, prompt="passage: ", batch_size=args.batch_size)
         bare = time.perf_counter() - start
 
-        model = SentenceTransformerEncoderWrapper(st)
-        start = time.perf_counter()
-        mteb.evaluate(model, [mteb.get_task(n) for n in names], cache=ResultCache(Path(tmp) / "shared"),
-                      encode_kwargs=encode_kwargs, show_progress_bar=False)
+        start = time.perf_counter()  # the CLI's path: mteb.evaluate with the atomic result cache
+        evaluate(model, names, args.results or Path(tmp) / "shared", batch_size=args.batch_size)
         shared = time.perf_counter() - start
         memo = memo_for(model)
 
@@ -83,7 +100,7 @@ def main() -> None:
         print(f"shared evaluation, 132 subs : {shared:7.1f} s  = {shared / bare:.2f}x bare encode  (target <= 1.15x)")
 
         if not args.skip_unshared:
-            model2 = SentenceTransformerEncoderWrapper(st)
+            model2 = SentenceTransformerEncoderWrapper(st)  # (torch bf16 autocast aside: --skip-unshared with it)
             classes = {type(mteb.get_task(n)) for n in names}
             saved = {cls: cls.__dict__.get("_evaluate_subset") for cls in classes}
             for cls in classes:  # mteb's own top-k evaluation, each subset encoding its own texts
