@@ -83,3 +83,22 @@ def test_missing_openvino_is_one_line_naming_the_install(tiny_model_dir, cache, 
     result = CliRunner().invoke(main, ["evaluate", str(tiny_model_dir), "-t", "XQuADRMonolingualRetrieval",
                                        "--subsets", "th-th", "-o", "unused", "--backend", "openvino"])
     assert result.exit_code == 2 and "not installed" in result.output and "Traceback" not in result.output
+
+
+def test_running_precision_reads_openvinos_type_not_its_text():
+    """OpenVINO reports bf16 as ``<Type: 'bfloat16'>``: read as text it never said "bf16", and an AMX host's
+    bf16 results were filed as fp32 (found on a device run). A stand-in compiled model hands back real types."""
+    import openvino as ov
+
+    from xlr_bench.models.openvino_backend import running_precision
+
+    class Compiled:
+        def __init__(self, hint: object) -> None:
+            self.hint = hint
+
+        def get_property(self, name: str) -> object:
+            assert name == "INFERENCE_PRECISION_HINT"
+            return self.hint
+
+    assert running_precision(Compiled(ov.Type.bf16)) == "bf16"
+    assert running_precision(Compiled(ov.Type.f32)) == "fp32"

@@ -130,6 +130,10 @@ def openvino_transformer(model: torch.nn.Module, input_names: tuple[str, ...], r
         compiled = core.compile_model(core.read_model(xml), "CPU", config)
     except Exception as exc:
         raise XLRBenchError(f"OpenVINO could not compile the exported model {xml}: {exc}") from exc
-    runs = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
-    effective = "bf16" if "bf16" in runs else "fp32"
-    return OpenVINOTransformer(compiled, model.config, input_names), effective
+    return OpenVINOTransformer(compiled, model.config, input_names), running_precision(compiled)
+
+
+def running_precision(compiled: Any) -> str:
+    """``bf16`` or ``fp32``: the inference precision a compiled model reports (an ``openvino.Type``,
+    whose text is ``<Type: 'bfloat16'>``, so it is compared as a type, not searched as text)."""
+    return "bf16" if compiled.get_property("INFERENCE_PRECISION_HINT") == _openvino().Type.bf16 else "fp32"
