@@ -60,3 +60,50 @@ def test_compute_clock_waits_for_the_gpu_before_it_stops(tiny_st, monkeypatch):
     with compute_time() as spent:
         one_step()
     assert len(syncs) == 2 and spent.forward > 0 and spent.backward > 0  # one forward, one backward
+
+
+@pytest.fixture()
+def machine(monkeypatch):
+    """What auto_encoding sees of the machine, set per test: a GPU, openvino, bf16 units."""
+    import torch
+
+    from xlr_bench.models import encoder, openvino_backend
+
+    def set_machine(*, gpu: bool = False, openvino: bool = True, bf16: bool = False) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+        monkeypatch.setattr(openvino_backend, "openvino_installed", lambda: openvino)
+        monkeypatch.setattr(openvino_backend, "cpu_has_bf16", lambda: bf16)
+        monkeypatch.setattr(encoder, "_cpu_flags_have_bf16", lambda: bf16)
+    return set_machine
+
+
+def test_auto_encoding_picks_openvino_bf16_only_on_cpu_cores_with_bf16_units(machine):
+    from xlr_bench.models.encoder import auto_encoding
+
+    machine(bf16=True)
+    assert auto_encoding()[:2] == ("openvino", "bf16")
+    machine(bf16=False)
+    assert auto_encoding()[:2] == ("torch", "fp32")
+    machine(gpu=True, bf16=True)
+    assert auto_encoding()[:2] == ("torch", "fp32")
+    machine(bf16=True)
+    assert auto_encoding(jobs_elsewhere=True)[:2] == ("torch", "fp32")  # Slurm: the jobs' cores are unknown here
+    machine(openvino=False, bf16=True)
+    backend, precision, why = auto_encoding()
+    assert (backend, precision) == ("torch", "fp32") and "pip install 'xlr-bench[openvino]'" in why
+    machine(openvino=False, bf16=False)
+    assert "pip install" not in auto_encoding()[2]  # no hint where it would not help
+
+
+def test_the_two_bf16_detectors_agree_on_this_machine():
+    """OpenVINO's CPU capabilities and Linux's CPU flags name the same bf16 units (the flags are what
+    auto_encoding reads when openvino is missing, to say whether installing it would help)."""
+    pytest.importorskip("openvino")
+    from pathlib import Path
+
+    from xlr_bench.models.encoder import _cpu_flags_have_bf16
+    from xlr_bench.models.openvino_backend import cpu_has_bf16
+
+    if not Path("/proc/cpuinfo").is_file():
+        pytest.skip("no /proc/cpuinfo (not Linux)")
+    assert cpu_has_bf16() == _cpu_flags_have_bf16()

@@ -371,3 +371,13 @@ def test_corrupt_result_files_are_listed_not_a_traceback(tmp_path):
                    "run_settings.jsonl: [run-settings] line 2"):
         assert needle in result.output, needle
     assert [p.reason for p in collect(tmp_path).problems] == ["unreadable model_meta.json (not a JSON object)"]
+
+
+def test_sweep_says_what_backend_auto_chose(tiny_model_dir, tmp_path):
+    from xlr_bench.models.encoder import auto_encoding
+
+    common = ("sweep", "--base", str(tiny_model_dir), "--sweep-dir", str(tmp_path / "sweep"), "--results",
+              str(tmp_path / "results"), "--tasks", "XQuADRRetrival")  # refused after the choice, before any work
+    backend, precision, why = auto_encoding()
+    assert f"encoding: {backend} {precision} (--backend auto: {why})" in run(*common).stdout
+    assert "encoding:" not in run(*common, "--backend", "torch").stdout  # an explicit choice is not commented

@@ -13,13 +13,13 @@ from xlr_bench.training.config import TrainConfig
 _S, _T = SweepConfig(), TrainConfig()
 
 # The README's main job: the whole pipeline (convert, train per α, evaluate, report) in minutes on 2
-# CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language. fp32: bf16
-# autocast is 1.9x faster only on cores with bf16 units (AMX) and 5.7x slower on plain AVX2 ones
-# (benchmarks/README.md), and the main job has to hold on any machine.
+# CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language. Training in
+# fp32: bf16 autocast is 1.9x faster only on cores with bf16 units (AMX) and 5.7x slower on plain AVX2
+# ones (benchmarks/README.md), and the main job has to hold on any machine; scoring with --backend auto.
 QUICK = {
     "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": False,
     "tasks": "XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval",
-    "subsets": "de-de,th-th,de-th,th-de", "precision": "fp32", "eval_batch_size": 64,
+    "subsets": "de-de,th-th,de-th,th-de", "eval_batch_size": 64,
     "sweep_dir": Path("runs/quick"), "results_dir": Path("runs/quick/results"),
     # a finished run is never resumed: its trainer checkpoints (1.4 GB each, mostly optimizer state) go
     "keep_checkpoints": False,
@@ -88,9 +88,12 @@ def _numbers(text: str, kind: type, option: str) -> list:
 @click.option("--scale", type=float, default=_T.scale, show_default=True,
               help="InfoNCE inverse temperature (multilingual-e5 was trained at 100, i.e. temperature 0.01).")
 @click.option("--eval-batch-size", type=click.IntRange(1), default=_S.eval_batch_size, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=_S.precision, show_default=True)
-@click.option("--backend", type=click.Choice(["torch", "openvino"]), default=_S.backend, show_default=True,
-              help="Encoding backend of the evaluations (openvino: CPU, needs xlr-bench[openvino]).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16", "int8"]), default=None,
+              help="Encoding precision of the evaluations (default: fp32, or what --backend auto picks).")
+@click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]), default="auto", show_default=True,
+              help="Encoding backend of the evaluations. auto: the fastest that agrees with fp32 on whole tasks — "
+                   "OpenVINO bf16 on CPU cores with bf16 units (AMX) where xlr-bench[openvino] is installed, else "
+                   "torch fp32 (benchmarks/README.md). openvino: CPU only.")
 @click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training.")
 @click.option("--tag", default="", help="Recipe label in the models' names (me5-small-hybrid-TAG-a050-s42), so that "
                                         "a sweep with another recipe never reuses the names of an earlier one.")
@@ -122,12 +125,18 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         chosen = {k: v for k, v in QUICK.items() if context.get_parameter_source(k) == ParameterSource.DEFAULT}
         ratios, steps, batch_size = chosen.get("ratios", ratios), chosen.get("steps", steps), chosen.get("batch_size", batch_size)
         max_length, bf16_train = chosen.get("max_length", max_length), chosen.get("bf16_train", bf16_train)
-        tasks, subsets, precision = chosen.get("tasks", tasks), chosen.get("subsets", subsets), chosen.get("precision", precision)
+        tasks, subsets = chosen.get("tasks", tasks), chosen.get("subsets", subsets)
         eval_batch_size = chosen.get("eval_batch_size", eval_batch_size)
         sweep_dir, results_dir = chosen.get("sweep_dir", sweep_dir), chosen.get("results_dir", results_dir)
         keep_checkpoints = chosen.get("keep_checkpoints", keep_checkpoints)
     report_dir = report_dir or sweep_dir / "report"
     click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")
+    if backend == "auto" and precision is None:
+        from xlr_bench.models.encoder import auto_encoding
+
+        backend, precision, why = auto_encoding(jobs_elsewhere=executor_options.kind == "slurm")
+        click.echo(f"encoding: {backend} {precision} (--backend auto: {why})")
+    backend, precision = ("torch" if backend == "auto" else backend), precision or "fp32"
 
     config = SweepConfig(
         base=base, ratios=_numbers(ratios, float, "--ratios"), seeds=_numbers(seeds, int, "--seeds"),

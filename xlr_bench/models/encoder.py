@@ -295,6 +295,39 @@ def registry_meta(definition: ModelDefinition) -> ModelMeta:
     return _model_meta(definition, revision, _sizes_of_entry(definition))
 
 
+def auto_encoding(jobs_elsewhere: bool = False) -> tuple[str, str, str]:
+    """``(backend, precision, why)``: the fastest encoding that agrees with torch fp32 on whole tasks here.
+
+    Measured (benchmarks/README.md): on CPU cores with bf16 units (AMX / AVX-512-BF16) OpenVINO bf16
+    encodes 2.5x faster than torch fp32 and keeps mAP@20 on XQuAD-R's sentence tasks within 0.0003; on
+    cores without them nothing beats torch fp32 (OpenVINO fp32 ~1.0x, torch bf16 autocast 5.7x slower);
+    on a GPU the scoring is torch. Jobs that run on other machines (Slurm) get torch fp32: their cores
+    are not known here.
+    """
+    from xlr_bench.models.openvino_backend import cpu_has_bf16, openvino_installed
+
+    if jobs_elsewhere:
+        return "torch", "fp32", "jobs run on other machines; --backend/--precision choose for them"
+    if torch.cuda.is_available():
+        return "torch", "fp32", "a GPU"
+    if not openvino_installed():
+        hint = (": pip install 'xlr-bench[openvino]' to encode 2.5x faster in bf16 with OpenVINO"
+                if _cpu_flags_have_bf16() else "")
+        return "torch", "fp32", f"openvino is not installed{hint}"
+    if cpu_has_bf16():
+        return "openvino", "bf16", "this CPU has bf16 units"
+    return "torch", "fp32", "this CPU has no bf16 units, so nothing encodes faster than torch fp32"
+
+
+def _cpu_flags_have_bf16() -> bool:
+    """Linux's CPU flags name bf16 units (without asking OpenVINO, which may not be installed)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(flag in text.split() for flag in ("amx_bf16", "avx512_bf16"))
+
+
 def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
     """What the results record of how embeddings were computed (nothing for the default fp32 torch)."""
     settings = {"precision": precision} if precision != "fp32" else {}
