@@ -91,6 +91,7 @@ def test_evaluate_writes_valid_results_without_local_paths(trained_dir, tmp_path
         assert str(tmp_path) not in path.read_text()
     settings = json.loads((folder / "run_settings.jsonl").read_text().splitlines()[0])
     assert settings["encode_kwargs"]["precision"] == "fp32"
+    assert settings["encode_kwargs"]["device"].startswith("cpu (") and "threads)" in settings["encode_kwargs"]["device"]
     assert json.loads((folder / "model_meta.json").read_text())["training_datasets"]
     # bf16 runs land in mteb's experiments layout, recorded as such, and validate too
     bf16 = CliRunner().invoke(main, ["evaluate", str(trained_dir), "-t", "XQuADRMonolingualRetrieval",

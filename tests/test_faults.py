@@ -185,6 +185,32 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
     assert "## Files not used" in text and "unfinished evaluation of AfriQARetrieval (1 subset(s) scored)" in text
 
 
+def test_partial_results_are_written_at_intervals_and_flushed_when_interrupted(tiny_model_dir, tmp_path, monkeypatch):
+    """mteb saves after every subset; the growing partial file is rewritten at most every PARTIAL_EVERY_S
+    (here: never again after the first), and what was scored since is written when Ctrl-C stops the run."""
+    from mteb.results import TaskResult
+
+    from xlr_bench.results import cache
+
+    out, writes = tmp_path / "results", []
+    original = TaskResult.to_disk
+
+    def to_disk(self, path, *args, **kwargs):
+        writes.append(sorted(e["hf_subset"] for e in self.to_dict()["scores"]["test"]))
+        return original(self, path, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(cache, "PARTIAL_EVERY_S", 1e9)
+        m.setattr(TaskResult, "to_disk", to_disk)
+        _kill_at_encode(m, 5)  # queries + the shared passages, then one call per subset: killed in the fourth
+        assert _evaluate(tiny_model_dir, out, subsets="hau,yor,swa,zul").exit_code == 130
+    assert writes == [["hau"], ["hau", "swa", "yor"]]  # the first subset at once, the rest by the flush
+    (partial,) = list(out.glob("*/*/.AfriQARetrieval.json.partial"))
+    assert sorted(e["hf_subset"] for e in json.loads(partial.read_text())["scores"]["test"]) == ["hau", "swa", "yor"]
+    assert _evaluate(tiny_model_dir, out, subsets="hau,yor,swa,zul").exit_code == 0  # resumes: one subset left
+    assert not partial.exists()
+
+
 def test_a_damaged_result_file_is_named(tiny_model_dir, tmp_path):
     out = tmp_path / "results"
     assert _evaluate(tiny_model_dir, out, subsets="hau").exit_code == 0

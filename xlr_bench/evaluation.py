@@ -12,6 +12,7 @@ import mteb
 
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.core.paths import check_output_folder
+from xlr_bench.models.encoder import device_description
 from xlr_bench.results.cache import result_cache_for
 
 
@@ -58,12 +59,17 @@ def evaluate(model: Any, task_names: list[str], output: Path, *, subsets: list[s
     cache.expect(tasks)
     if getattr(model, "training", None):  # a trained checkpoint: what it was trained with, for the report
         cache.run_facts["training"] = model.training
-    with _quiet_dataset_maps():
-        return mteb.evaluate(
-            model, tasks, cache=cache,
-            overwrite_strategy="always" if overwrite else "only-missing",
-            encode_kwargs={"batch_size": batch_size, "show_progress_bar": True},
-        )
+    if getattr(model, "model", None) is not None and hasattr(model.model, "device"):
+        cache.run_facts["device"] = device_description(model.model.device)
+    try:
+        with _quiet_dataset_maps():
+            return mteb.evaluate(
+                model, tasks, cache=cache,
+                overwrite_strategy="always" if overwrite else "only-missing",
+                encode_kwargs={"batch_size": batch_size, "show_progress_bar": True},
+            )
+    finally:  # stopped by an error or Ctrl-C: what was scored since the last partial write resumes too
+        cache.flush_partials()
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import warnings
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -319,13 +320,27 @@ def auto_encoding(jobs_elsewhere: bool = False) -> tuple[str, str, str]:
     return "torch", "fp32", "this CPU has no bf16 units, so nothing encodes faster than torch fp32"
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux
+        return ""
+
+
 def _cpu_flags_have_bf16() -> bool:
     """Linux's CPU flags name bf16 units (without asking OpenVINO, which may not be installed)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return any(flag in text.split() for flag in ("amx_bf16", "avx512_bf16"))
+    return any(flag in _cpuinfo().split() for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def device_description(device: torch.device) -> str:
+    """Where embeddings were computed, for the run settings: the same model, backend and precision give
+    slightly different scores on other hardware (benchmarks/README.md), and a result file alone does not
+    say where it ran. E.g. ``cuda (NVIDIA H200)``, ``cpu (AMD EPYC, 2 threads)``."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    names = [line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")]
+    name = names[0] if names else (platform.processor() or platform.machine())
+    return f"cpu ({name}{', bf16 units' if _cpu_flags_have_bf16() else ''}, {torch.get_num_threads()} threads)"
 
 
 def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
