@@ -19,8 +19,8 @@ that lacks subsets the evaluation was asked for goes to ``.<Task>.json.partial``
 file instead, at most every :data:`PARTIAL_EVERY_S` seconds (each save rewrites the whole growing file:
 once per subset that was 11 % of scoring XQuAD-R's 132 subsets; what is not yet on disk is written
 when the evaluation stops, even by Ctrl-C or an error, see :meth:`AtomicResultCache.flush_partials`, so
-only a killed process loses up to that many seconds of scoring): ``<Task>.json`` appears only complete (so ``evaluate --overwrite`` replaces an old
-result only with a complete new one), mteb resumes from the partial file, and ``results validate``
+only a killed process loses up to that many seconds of scoring). ``<Task>.json`` appears only complete
+(so ``evaluate --overwrite`` replaces an old result only with a complete new one), mteb resumes from the partial file, and ``results validate``
 and the report name partial files and never use them. Staging folders a killed run left behind are
 removed by the next save (:func:`xlr_bench.core.atomic.remove_leftovers`).
 """
