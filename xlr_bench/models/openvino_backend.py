@@ -45,15 +45,16 @@ def _openvino() -> Any:
     return openvino
 
 
-def cpu_has_bf16() -> bool:
+def cpu_has_bf16(core: Any = None) -> bool:
     """Whether OpenVINO's CPU plugin can run bf16 on this machine's cores (AMX / AVX-512-BF16)."""
-    return "BF16" in _openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    core = core or _openvino().Core()
+    return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def openvino_installed() -> bool:
     try:
-        import openvino  # noqa: F401
-    except ImportError:
+        _openvino()
+    except XLRBenchError:
         return False
     return True
 
@@ -136,7 +137,7 @@ def openvino_transformer(model: torch.nn.Module, input_names: tuple[str, ...], r
     core = ov.Core()
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
               "INFERENCE_PRECISION_HINT": OPENVINO_PRECISIONS[precision]}
-    if precision == "bf16" and not cpu_has_bf16():
+    if precision == "bf16" and not cpu_has_bf16(core):
         config["INFERENCE_PRECISION_HINT"] = "f32"
         logger.warning("This CPU has no bf16 units (no AMX / AVX-512-BF16): OpenVINO runs in fp32 and the results say so.")
     try:
