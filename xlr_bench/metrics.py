@@ -64,6 +64,7 @@ def rank_corpus(
     k = min(top_k, n_docs)
     relevant = [[position[d] for d, grade in qrels.get(qid, {}).items()
                  if grade > 0 and d in position and not (ignore_identical_ids and d == qid)] for qid in query_ids]
+    id_array = np.array(corpus_ids, dtype=object)  # top-k indices to ids for a whole block at once
     ranks: dict[str, np.ndarray] = {}
     run: dict[str, dict[str, float]] = {}
     for start in range(0, len(query_ids), block_size):
@@ -75,8 +76,10 @@ def rank_corpus(
                     scores[row, position[qid]] = float("-inf")
         top_idx = top_k_in_corpus_order(scores, k)
         top_scores = np.take_along_axis(scores, top_idx, axis=1)
-        for qid, idx, val in zip(block_ids, top_idx.tolist(), top_scores.tolist()):
-            run[qid] = {corpus_ids[j]: s for j, s in zip(idx, val) if s != float("-inf")}
+        for qid, docs, val in zip(block_ids, id_array[top_idx].tolist(), top_scores.tolist()):
+            run[qid] = dict(zip(docs, val))
+            if ignore_identical_ids and val and val[-1] == float("-inf"):  # the query itself, ranked last
+                run[qid] = {d: s for d, s in run[qid].items() if s != float("-inf")}
         block_relevant = relevant[start : start + block_size]
         block_ranks = ranks_in_corpus_order(scores, block_relevant)
         for qid, r, rank in zip(block_ids, block_relevant, block_ranks):

@@ -7,9 +7,10 @@ else in the package:
 
 * **registries** — mteb has no plugin entry point, so tasks, models and benchmarks are added to the
   dictionaries and caches that ``mteb.get_task`` / ``get_model`` / ``get_benchmark`` read;
-* **standard retrieval scores** — the full-ranking tasks compute mteb's own nDCG/MAP/recall/MRR
-  (``calculate_retrieval_scores``) and format them as mteb does (``make_score_dict``), so their
-  results are the numbers mteb's evaluator would give;
+* **standard retrieval scores** — the full-ranking tasks give mteb's own nDCG/MAP/recall/MRR/nAUC:
+  :mod:`xlr_bench.standard_scores` computes them from pytrec_eval's output with mteb's confidence
+  scores and abstention rates, tested equal to mteb's ``calculate_retrieval_scores`` (the
+  reference), and they are formatted as mteb does (``make_score_dict``);
 * **texts and batches** — a document's text as mteb reads it (title + text) and mteb's dataloader
   (prompts per task and role) for the embedding memo;
 * **default scripts** — mteb's table from ISO 639-3 code to script, for translated task definitions;
@@ -58,8 +59,10 @@ PRIVATE_NAMES = (
     PrivateName("mteb._evaluators.retrieval_metrics", "make_score_dict",
                 ("ndcg", "_map", "recall", "precision", "mrr", "naucs", "naucs_mrr", "hit_rate", "task_scores"),
                 "mteb's score dictionary"),
-    PrivateName("mteb.abstasks.retrieval", "_filter_queries_without_positives", ("relevant_docs", "queries"),
-                "mteb drops queries without a relevant document before scoring"),
+    PrivateName("mteb._evaluators.retrieval_metrics", "confidence_scores", ("sim_scores",),
+                "mteb's confidence scores of one query, for runs of uneven length (xlr_bench.standard_scores)"),
+    PrivateName("mteb._evaluators.retrieval_metrics", "_DEFAULT_ABSTENTION_RATES",
+                why="the abstention rates of mteb's nAUC scores (xlr_bench.standard_scores)"),
     PrivateName("mteb._create_dataloaders", "create_dataloader",
                 ("dataset", "task_metadata", "prompt_type", "batch_size"), "mteb's batches for model.encode"),
     PrivateName("mteb._create_dataloaders", "_retrieval_texts", ("dataset", "prompt_type"),
@@ -153,10 +156,14 @@ def clear_benchmark_caches() -> None:
 calculate_retrieval_scores: Callable[..., Any] = _get("mteb._evaluators.retrieval_metrics",
                                                       "calculate_retrieval_scores")
 make_score_dict: Callable[..., dict[str, Any]] = _get("mteb._evaluators.retrieval_metrics", "make_score_dict")
-filter_queries_without_positives: Callable[..., Any] = _get("mteb.abstasks.retrieval",
-                                                            "_filter_queries_without_positives")
+confidence_scores: Callable[..., dict[str, float]] = _get("mteb._evaluators.retrieval_metrics", "confidence_scores")
 create_dataloader: Callable[..., Any] = _get("mteb._create_dataloaders", "create_dataloader")
 retrieval_texts: Callable[..., Any] = _get("mteb._create_dataloaders", "_retrieval_texts")
+
+
+def abstention_rates() -> Any:
+    """The abstention rates of mteb's nAUC scores (0.0, 0.1, ..., 0.9)."""
+    return _get("mteb._evaluators.retrieval_metrics", "_DEFAULT_ABSTENTION_RATES")
 
 
 def use_cli_result_cache(factory: Callable[[str], Any]) -> None:

@@ -5,7 +5,8 @@ pinned files; ``XLR_BENCH_HF_DATA`` switches to an export or the hub, read by mt
 is shared here. For an encoder, queries and corpus are embedded through the model's
 :class:`~xlr_bench.tasks.embedding_memo.EmbeddingMemo` (each distinct text once per run), every query is
 scored against every document in blocks, and the result holds mteb's standard metrics (from the
-top-k run, via mteb's own pytrec_eval-based scorer) plus full-ranking metrics: LAReQA's ``map`` and,
+top-k run: pytrec_eval and the rest of mteb's scorer computed on arrays, same numbers,
+:mod:`xlr_bench.standard_scores`) plus full-ranking metrics: LAReQA's ``map`` and,
 on pooled subsets, ``rank_distance``; and the per-query values behind them (``per_query``, in
 query-id order, with a hash of that order) so reports can bootstrap and pair models query by query. Search models and cross-encoders cannot be ranked in full and
 fall back to mteb's standard evaluation.
@@ -21,7 +22,8 @@ from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
 
-from xlr_bench.core.mteb_adapter import calculate_retrieval_scores, filter_queries_without_positives, make_score_dict
+from xlr_bench.core.mteb_adapter import make_score_dict
+from xlr_bench.standard_scores import standard_scores
 from xlr_bench.tasks.embedding_memo import memo_for
 from xlr_bench.tasks.hf_export import hf_data_setting, load_with_mteb
 from xlr_bench.metrics import encode_values, full_rank_scores, rank_corpus
@@ -30,6 +32,13 @@ from xlr_bench.metrics import encode_values, full_rank_scores, rank_corpus
 def _column(dataset: Any, name: str) -> list[Any]:
     """A whole column as a list, honouring ``select``-ed rows (row-wise iteration is ~50x slower)."""
     return dataset.select_columns([name])[:][name]
+
+
+def _with_positives(relevant_docs: dict[str, dict[str, int]], queries: Any) -> tuple[dict[str, dict[str, int]], Any]:
+    """mteb's rule before scoring: drop queries whose relevance judgements are empty (reading the id
+    column in one call; mteb's ``_filter_queries_without_positives`` walks it row by row)."""
+    kept = {qid: docs for qid, docs in relevant_docs.items() if len(docs) > 0}
+    return kept, queries.select([i for i, qid in enumerate(_column(queries, "id")) if qid in kept])
 
 
 class FullRankRetrieval(AbsTaskRetrieval):
@@ -80,7 +89,7 @@ class FullRankRetrieval(AbsTaskRetrieval):
                 model, data_split, encode_kwargs=encode_kwargs, hf_split=hf_split, hf_subset=hf_subset,
                 prediction_folder=prediction_folder, num_proc=num_proc, timer=timer, **kwargs,
             )
-        qrels, queries = filter_queries_without_positives(data_split["relevant_docs"], data_split["queries"])
+        qrels, queries = _with_positives(data_split["relevant_docs"], data_split["queries"])
         corpus = data_split["corpus"]
         memo = memo_for(model)
         common = dict(task_metadata=self.metadata, hf_split=hf_split, hf_subset=hf_subset, encode_kwargs=dict(encode_kwargs))
@@ -94,7 +103,7 @@ class FullRankRetrieval(AbsTaskRetrieval):
                 _column(queries, "id"), query_emb, _column(corpus, "id"), corpus_emb, qrels,
                 top_k=self._top_k, similarity=model.similarity, ignore_identical_ids=self.ignore_identical_ids,
             )
-            standard = calculate_retrieval_scores(ranking.run, qrels, list(self.k_values))
+            standard = standard_scores(ranking.run, qrels, list(self.k_values))
             full, per_query = full_rank_scores(ranking, pooled=self.pooled)
             ids = "\n".join(sorted(ranking.relevant_ranks)).encode()
             # kept per query: what reports test (mAP@20, rank distance) and the task's main score
