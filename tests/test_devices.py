@@ -73,7 +73,7 @@ def machine(monkeypatch):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
         monkeypatch.setattr(openvino_backend, "openvino_installed", lambda: openvino)
         monkeypatch.setattr(openvino_backend, "cpu_has_bf16", lambda: bf16)
-        monkeypatch.setattr(encoder, "_cpu_flags_have_bf16", lambda: bf16)
+        monkeypatch.setattr(encoder, "cpu_flags_have_bf16", lambda: bf16)
     return set_machine
 
 
@@ -95,15 +95,30 @@ def test_auto_encoding_picks_openvino_bf16_only_on_cpu_cores_with_bf16_units(mac
     assert "pip install" not in auto_encoding()[2]  # no hint where it would not help
 
 
+def test_bf16_training_only_where_it_pays(machine, monkeypatch):
+    import torch
+
+    from xlr_bench.training.devices import bf16_training_pays
+
+    machine(bf16=True)
+    assert bf16_training_pays()[0] is True  # AMX: 1.9x faster
+    machine(bf16=False)
+    assert bf16_training_pays() == (False, "this CPU has no bf16 units (bf16 autocast would be 5.7x slower)")
+    for supported in (True, False):  # a GPU decides by its own bf16 support, whatever the CPU has
+        machine(gpu=True, bf16=not supported)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda supported=supported: supported)
+        assert bf16_training_pays()[0] is supported
+
+
 def test_the_two_bf16_detectors_agree_on_this_machine():
     """OpenVINO's CPU capabilities and Linux's CPU flags name the same bf16 units (the flags are what
     auto_encoding reads when openvino is missing, to say whether installing it would help)."""
     pytest.importorskip("openvino")
     from pathlib import Path
 
-    from xlr_bench.models.encoder import _cpu_flags_have_bf16
+    from xlr_bench.models.encoder import cpu_flags_have_bf16
     from xlr_bench.models.openvino_backend import cpu_has_bf16
 
     if not Path("/proc/cpuinfo").is_file():
         pytest.skip("no /proc/cpuinfo (not Linux)")
-    assert cpu_has_bf16() == _cpu_flags_have_bf16()
+    assert cpu_has_bf16() == cpu_flags_have_bf16()

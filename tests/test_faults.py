@@ -407,3 +407,14 @@ def test_sweep_says_what_backend_auto_chose(tiny_model_dir, tmp_path):
     backend, precision, why = auto_encoding()
     assert f"encoding: {backend} {precision} (--backend auto: {why})" in run(*common).stdout
     assert "encoding:" not in run(*common, "--backend", "torch").stdout  # an explicit choice is not commented
+
+
+def test_quick_sweep_says_how_it_trains(tiny_model_dir, tmp_path):
+    """--quick trains in bf16 only where that pays, and says which it chose; --bf16-train decides alone."""
+    from xlr_bench.training.devices import bf16_training_pays
+
+    common = ("sweep", "--quick", "--base", str(tiny_model_dir), "--sweep-dir", str(tmp_path / "sweep"), "--results",
+              str(tmp_path / "results"), "--tasks", "XQuADRRetrival")  # refused after the choices, before any work
+    bf16, why = bf16_training_pays()
+    assert f"training: {'bf16 autocast' if bf16 else 'fp32'} (--quick: {why})" in run(*common).stdout
+    assert "training:" not in run(*common, "--bf16-train").stdout

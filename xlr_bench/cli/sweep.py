@@ -14,10 +14,13 @@ _S, _T = SweepConfig(), TrainConfig()
 
 # The README's main job: the whole pipeline (convert, train per α, evaluate, report) in minutes on 2
 # CPU cores, on real data: sentence-only XQuAD-R, a seen (de) and an unseen (th) language. Training in
-# fp32: bf16 autocast is 1.9x faster only on cores with bf16 units (AMX) and 5.7x slower on plain AVX2
-# ones (benchmarks/README.md), and the main job has to hold on any machine; scoring with --backend auto.
+# bf16 only where it pays (training/devices.py: bf16_training_pays; 1.9x faster on cores with bf16
+# units, 5.7x slower on AVX2-only ones), so the main job holds on any machine; scoring with --backend auto.
 QUICK = {
-    "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": False,
+    "ratios": "0,0.5,1", "steps": 5, "batch_size": 16, "max_length": 128, "bf16_train": "auto",
+    # one validation (and checkpoint) per run, at its last step, instead of two: each costs a quarter of
+    # a 5-step run on 2 cores, and 5 steps leave no earlier checkpoint worth selecting
+    "eval_steps": 5,
     "tasks": "XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval",
     "subsets": "de-de,th-th,de-th,th-de", "eval_batch_size": 64,
     "sweep_dir": Path("runs/quick"), "results_dir": Path("runs/quick/results"),
@@ -94,7 +97,9 @@ def _numbers(text: str, kind: type, option: str) -> list:
               help="Encoding backend of the evaluations. auto: the fastest that agrees with fp32 on whole tasks — "
                    "OpenVINO bf16 on CPU cores with bf16 units (AMX) where xlr-bench[openvino] is installed, else "
                    "torch fp32 (benchmarks/README.md). openvino: CPU only.")
-@click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training.")
+@click.option("--bf16-train", is_flag=True, help="bf16 mixed precision for training (--quick: where it pays).")
+@click.option("--eval-steps", type=click.IntRange(1), default=None,
+              help="Validate and checkpoint every N steps (default: twice per run, the second at its end).")
 @click.option("--tag", default="", help="Recipe label in the models' names (me5-small-hybrid-TAG-a050-s42), so that "
                                         "a sweep with another recipe never reuses the names of an earlier one.")
 @click.option("--sweep-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/sweep"), show_default=True)
@@ -110,7 +115,8 @@ def _numbers(text: str, kind: type, option: str) -> list:
 @data_dir_option
 def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, train_data: str, tasks: str,
               subsets: str | None, steps: int, batch_size: int, max_pairs: int | None, max_length: int,
-              learning_rate: float, scale: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool, tag: str,
+              learning_rate: float, scale: float, eval_batch_size: int, precision: str, backend: str, bf16_train: bool,
+              eval_steps: int | None, tag: str,
               sweep_dir: Path, results_dir: Path, report_dir: Path | None, allow_eval_overlap: bool,
               keep_checkpoints: bool, quick: bool, **executor: object) -> None:
     """Train one checkpoint per (α, seed), score them and the base model, and write the report."""
@@ -129,6 +135,13 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         eval_batch_size = chosen.get("eval_batch_size", eval_batch_size)
         sweep_dir, results_dir = chosen.get("sweep_dir", sweep_dir), chosen.get("results_dir", results_dir)
         keep_checkpoints = chosen.get("keep_checkpoints", keep_checkpoints)
+        eval_steps = chosen.get("eval_steps", eval_steps)
+        if bf16_train == "auto":
+            from xlr_bench.training.devices import bf16_training_pays
+
+            bf16_train, why = ((False, "jobs run on other machines; --bf16-train chooses for them")
+                               if executor_options.kind == "slurm" else bf16_training_pays())
+            click.echo(f"training: {'bf16 autocast' if bf16_train else 'fp32'} (--quick: {why})")
     report_dir = report_dir or sweep_dir / "report"
     click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")
     if backend == "auto" and precision is None:
@@ -144,7 +157,8 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         tasks=tasks.split(","), subsets=subsets.split(",") if subsets else None,
         eval_batch_size=eval_batch_size, precision=precision, backend=backend,
         train=TrainConfig(base=base, train_data=train_data.split(","), steps=steps, batch_size=batch_size,
-                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, scale=scale, bf16=bf16_train, tag=tag,
+                          max_pairs=max_pairs, max_length=max_length, learning_rate=learning_rate, scale=scale, bf16=bf16_train,
+                          eval_steps=eval_steps, tag=tag,
                           allow_eval_overlap=allow_eval_overlap),
     )
     report = run_sweep(config, sweep_dir, results_dir, report_dir, executor=executor_options,

@@ -313,7 +313,7 @@ def auto_encoding(jobs_elsewhere: bool = False) -> tuple[str, str, str]:
         return "torch", "fp32", "a GPU"
     if not openvino_installed():
         hint = (": pip install 'xlr-bench[openvino]' to encode 2.5x faster in bf16 with OpenVINO"
-                if _cpu_flags_have_bf16() else "")
+                if cpu_flags_have_bf16() else "")
         return "torch", "fp32", f"openvino is not installed{hint}"
     if cpu_has_bf16():
         return "openvino", "bf16", "this CPU has bf16 units"
@@ -327,7 +327,7 @@ def _cpuinfo() -> str:
         return ""
 
 
-def _cpu_flags_have_bf16() -> bool:
+def cpu_flags_have_bf16() -> bool:
     """Linux's CPU flags name bf16 units (without asking OpenVINO, which may not be installed)."""
     return any(flag in _cpuinfo().split() for flag in ("amx_bf16", "avx512_bf16"))
 
@@ -340,7 +340,7 @@ def device_description(device: torch.device) -> str:
         return f"cuda ({torch.cuda.get_device_name(device)})"
     names = [line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")]
     name = names[0] if names else (platform.processor() or platform.machine())
-    return f"cpu ({name}{', bf16 units' if _cpu_flags_have_bf16() else ''}, {torch.get_num_threads()} threads)"
+    return f"cpu ({name}{', bf16 units' if cpu_flags_have_bf16() else ''}, {torch.get_num_threads()} threads)"
 
 
 def experiment_settings(precision: str, backend: str) -> dict[str, str] | None:
