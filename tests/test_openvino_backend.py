@@ -63,6 +63,25 @@ def test_export_is_cached_by_weights_and_never_reused_for_other_weights(tiny_mod
     np.testing.assert_allclose(b, torch_b, atol=1e-4)
 
 
+def test_export_prints_nothing(tiny_model_dir, cache, capfd):
+    """Tracing the model for the export raises a dozen warnings and notices (TracerWarning, jit and
+    transformers deprecations, transformers' loss_type notice) that a user of the sweep would read."""
+    import warnings
+
+    from sentence_transformers import SentenceTransformer
+
+    from xlr_bench.models.openvino_backend import export_ir
+
+    model = SentenceTransformer(str(tiny_model_dir), device="cpu")[0].auto_model
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert export_ir(model, ("input_ids", "attention_mask"), "quiet-test").is_file()
+    assert [str(w.message)[:80] for w in caught] == []
+    err = capfd.readouterr().err
+    assert "Warning" not in err and "[transformers]" not in err
+
+
 def test_evaluate_records_the_backend(tiny_model_dir, tmp_path, cache):
     out = tmp_path / "results"
     result = CliRunner().invoke(main, ["evaluate", str(tiny_model_dir), "-t", "XQuADRMonolingualRetrieval",

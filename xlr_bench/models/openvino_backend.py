@@ -23,6 +23,9 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,23 @@ class _LastHiddenState(torch.nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra, return_dict=False)[0]
 
 
+@contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Silence what tracing a transformers model prints (torch's TracerWarnings and jit deprecations,
+    transformers' deprecation and config notices): a dozen lines per exported checkpoint, none of them
+    the user's to act on. The export's outcome is still checked (agreement tests, compile errors)."""
+    from transformers.utils import logging as transformers_logging
+
+    level = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        transformers_logging.set_verbosity(level)
+
+
 def export_ir(model: torch.nn.Module, input_names: tuple[str, ...], revision: str) -> Path:
     """The cached IR of ``model`` (``<cache>/openvino/<revision>/model.xml``), exported on first use.
 
@@ -98,10 +118,11 @@ def export_ir(model: torch.nn.Module, input_names: tuple[str, ...], revision: st
     example["attention_mask"][1, 5:] = 0
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".staging-"))
     try:
-        converted = ov.convert_model(
-            _LastHiddenState(model).eval(), example_input=example,
-            input=[(name, [-1, -1], ov.Type.i64) for name in input_names],
-        )
+        with _quiet_tracing():
+            converted = ov.convert_model(
+                _LastHiddenState(model).eval(), example_input=example,
+                input=[(name, [-1, -1], ov.Type.i64) for name in input_names],
+            )
         ov.save_model(converted, staging / "model.xml", compress_to_fp16=False)  # keep the fp32 weights
         os.replace(staging, folder)
     except Exception as exc:
