@@ -5,6 +5,10 @@ A model scored in fp32 (``<revision>/<Task>.json``) and in another precision or 
 metric under both, their difference and the largest per-subset difference.
 
     python benchmarks/compare_precisions.py results/xlr-bench__me5-small/<revision> --experiment precision_bf16
+
+``--other-root`` reads the experiment from another results root with the same layout (re-scores of some
+tasks only, kept out of ``results/`` so the leaderboard's rows stay complete), e.g.
+``--other-root benchmarks/results-openvino-bf16 --experiment backend_openvino__precision_bf16``.
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision_folder", type=Path)
     parser.add_argument("--experiment", default="precision_bf16")
+    parser.add_argument("--other-root", type=Path, default=None,
+                        help="a results root holding the experiment (default: beside the fp32 results)")
     args = parser.parse_args()
-    other_folder = args.revision_folder / "experiments" / args.experiment
+    revision = args.revision_folder
+    other_revision = revision if args.other_root is None else args.other_root / revision.parent.name / revision.name
+    other_folder = other_revision / "experiments" / args.experiment
     print(f"| task | subsets | metric | fp32 | {args.experiment} | Δ | max per-subset abs Δ |\n|---|---|---|---|---|---|---|")
     for reference in sorted(args.revision_folder.glob("*.json")):
         other = other_folder / reference.name

@@ -16,7 +16,7 @@ import pytest
 from xlr_bench.core.mteb_adapter import calculate_retrieval_scores
 from xlr_bench.data.lareqa import candidate_text
 from xlr_bench.metrics import rank_corpus
-from xlr_bench.standard_scores import standard_scores
+from xlr_bench.tasks.standard_scores import standard_scores
 
 K_VALUES = [1, 3, 5, 10, 20, 100]
 FIELDS = ("ndcg", "map", "recall", "precision", "mrr", "hit_rate", "naucs", "naucs_mrr")

@@ -8,7 +8,7 @@ else in the package:
 * **registries** — mteb has no plugin entry point, so tasks, models and benchmarks are added to the
   dictionaries and caches that ``mteb.get_task`` / ``get_model`` / ``get_benchmark`` read;
 * **standard retrieval scores** — the full-ranking tasks give mteb's own nDCG/MAP/recall/MRR/nAUC:
-  :mod:`xlr_bench.standard_scores` computes them from pytrec_eval's output with mteb's confidence
+  :mod:`xlr_bench.tasks.standard_scores` computes them from pytrec_eval's output with mteb's confidence
   scores and abstention rates, tested equal to mteb's ``calculate_retrieval_scores`` (the
   reference), and they are formatted as mteb does (``make_score_dict``);
 * **texts and batches** — a document's text as mteb reads it (title + text) and mteb's dataloader
@@ -60,9 +60,9 @@ PRIVATE_NAMES = (
                 ("ndcg", "_map", "recall", "precision", "mrr", "naucs", "naucs_mrr", "hit_rate", "task_scores"),
                 "mteb's score dictionary"),
     PrivateName("mteb._evaluators.retrieval_metrics", "confidence_scores", ("sim_scores",),
-                "mteb's confidence scores of one query, for runs of uneven length (xlr_bench.standard_scores)"),
+                "mteb's confidence scores of one query, for runs of uneven length (xlr_bench.tasks.standard_scores)"),
     PrivateName("mteb._evaluators.retrieval_metrics", "_DEFAULT_ABSTENTION_RATES",
-                why="the abstention rates of mteb's nAUC scores (xlr_bench.standard_scores)"),
+                why="the abstention rates of mteb's nAUC scores (xlr_bench.tasks.standard_scores)"),
     PrivateName("mteb._create_dataloaders", "create_dataloader",
                 ("dataset", "task_metadata", "prompt_type", "batch_size"), "mteb's batches for model.encode"),
     PrivateName("mteb._create_dataloaders", "_retrieval_texts", ("dataset", "prompt_type"),

@@ -6,7 +6,7 @@ is shared here. For an encoder, queries and corpus are embedded through the mode
 :class:`~xlr_bench.tasks.embedding_memo.EmbeddingMemo` (each distinct text once per run), every query is
 scored against every document in blocks, and the result holds mteb's standard metrics (from the
 top-k run: pytrec_eval and the rest of mteb's scorer computed on arrays, same numbers,
-:mod:`xlr_bench.standard_scores`) plus full-ranking metrics: LAReQA's ``map`` and,
+:mod:`xlr_bench.tasks.standard_scores`) plus full-ranking metrics: LAReQA's ``map`` and,
 on pooled subsets, ``rank_distance``; and the per-query values behind them (``per_query``, in
 query-id order, with a hash of that order) so reports can bootstrap and pair models query by query. Search models and cross-encoders cannot be ranked in full and
 fall back to mteb's standard evaluation.
@@ -23,7 +23,7 @@ from mteb.models import EncoderProtocol, SearchProtocol
 from mteb.types import PromptType
 
 from xlr_bench.core.mteb_adapter import make_score_dict
-from xlr_bench.standard_scores import standard_scores
+from xlr_bench.tasks.standard_scores import standard_scores
 from xlr_bench.tasks.embedding_memo import memo_for
 from xlr_bench.tasks.hf_export import hf_data_setting, load_with_mteb
 from xlr_bench.metrics import encode_values, full_rank_scores, rank_corpus
