@@ -114,10 +114,11 @@ class _ConfidenceOrder:
 
     def __init__(self, conf: dict[str, np.ndarray]) -> None:
         self.orders = {fct: _order(values) for fct, values in conf.items()}
+        self.rates = abstention_rates()
 
     def naucs(self, metric: np.ndarray) -> dict[str, float]:
         """mteb's ``nauc(conf, metric)`` for each confidence function."""
-        rates = abstention_rates()
+        rates = self.rates
         oracle = _curve(_order(metric), metric, rates)
         oracle_auc = _auc(rates, oracle)
         flat_auc = oracle[0] * (rates[-1] - rates[0])
