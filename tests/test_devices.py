@@ -102,6 +102,7 @@ def test_bf16_training_only_where_it_pays(machine, monkeypatch):
 
     machine(bf16=True)
     assert bf16_training_pays()[0] is True  # AMX: 1.9x faster
+    assert bf16_training_pays(jobs_elsewhere=True)[0] is False  # Slurm: the jobs' devices are unknown here
     machine(bf16=False)
     assert bf16_training_pays() == (False, "this CPU has no bf16 units (bf16 autocast would be 5.7x slower)")
     for supported in (True, False):  # a GPU decides by its own bf16 support, whatever the CPU has

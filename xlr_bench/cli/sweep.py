@@ -139,8 +139,7 @@ def sweep_cmd(base: str, ratios: str, seeds: str, replicate_ratios: str | None, 
         if bf16_train == "auto":
             from xlr_bench.training.devices import bf16_training_pays
 
-            bf16_train, why = ((False, "jobs run on other machines; --bf16-train chooses for them")
-                               if executor_options.kind == "slurm" else bf16_training_pays())
+            bf16_train, why = bf16_training_pays(jobs_elsewhere=executor_options.kind == "slurm")
             click.echo(f"training: {'bf16 autocast' if bf16_train else 'fp32'} (--quick: {why})")
     report_dir = report_dir or sweep_dir / "report"
     click.echo(f"report: {report_dir / 'report.md'} (written when the sweep ends; results in {results_dir})")

@@ -31,16 +31,19 @@ def trainer_device_arguments(bf16: bool, cuda: bool | None = None, cuda_bf16: bo
     return {"use_cpu": not cuda, "bf16": bf16, "dataloader_pin_memory": cuda}
 
 
-def bf16_training_pays() -> tuple[bool, str]:
+def bf16_training_pays(jobs_elsewhere: bool = False) -> tuple[bool, str]:
     """``(use bf16 autocast, why)`` for a training process on this machine (the quick preset's choice).
 
     Measured (benchmarks/README.md): bf16 autocast trains 1.9x faster than fp32 on CPU cores with bf16
     units (AMX) and 5.7x *slower* on AVX2-only cores; GPUs with bf16 (compute capability 8.0+) gain.
+    Jobs that run on other machines (Slurm) get fp32: their devices are not known here.
     """
     import torch
 
     from xlr_bench.models.encoder import cpu_flags_have_bf16
 
+    if jobs_elsewhere:
+        return False, "jobs run on other machines; --bf16-train chooses for them"
     if torch.cuda.is_available():
         if torch.cuda.is_bf16_supported():
             return True, "a GPU with bf16"
