@@ -2,9 +2,9 @@
 
 mteb's ``calculate_retrieval_scores`` gives every subset nDCG / MAP / recall / precision / hit rate
 (pytrec_eval), MRR and the abstention nAUCs (arXiv 2402.12997). On XQuAD-R's 132 subsets it took
-~55 % of an evaluation with a fast encoder (``benchmarks/README.md``), most of it per-query Python:
+~53 % of an evaluation with a fast encoder (``benchmarks/README.md``), most of it per-query Python:
 the run is re-sorted once per query for MRR, each query's confidence scores are computed twice
-(once for the metric nAUCs, once for the MRR ones) from sorted Python lists, and each of the 126
+(once for the metric nAUCs, once for the MRR ones) from sorted Python lists, and each of the 90
 nAUCs per subset goes through scikit-learn's argument validation.
 
 :func:`standard_scores` keeps pytrec_eval and computes the rest in fewer Python steps and on arrays,
