@@ -33,10 +33,13 @@ def test_import_is_light_and_mteb_sees_the_tasks_once_imported(tmp_path):
         "heavy = sorted(m for m in ('mteb', 'torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
         "print('heavy at import:', heavy)\n"
         "import mteb\n"
+        "print('benchmarks built by registering:', 'mteb.benchmarks.benchmarks' in sys.modules)\n"
         "print(mteb.get_task('XQuADRRetrieval').metadata.name, mteb.get_benchmark('XLR').name,\n"
         "      mteb.get_model_meta('xlr-bench/me5-small').name, len(xlr_bench.TASK_NAMES))\n", tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "heavy at import: []" in done.stdout
+    # mteb's benchmark module (every task of every benchmark, built on import) waits for a benchmark lookup
+    assert "benchmarks built by registering: False" in done.stdout
     assert f"XQuADRRetrieval XLR xlr-bench/me5-small {len(list(BUILTIN_TASKS.glob('*.toml')))}" in done.stdout
 
 
@@ -46,6 +49,19 @@ def test_registration_when_an_xlr_bench_module_imports_mteb_first(tmp_path):
     done = _python("import xlr_bench.tasks.factory, mteb; print(mteb.get_task('AfriQARetrieval').metadata.name)", tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "AfriQARetrieval"
+
+
+def test_the_suite_is_found_whichever_comes_first(tmp_path):
+    """mteb's benchmark module imported before xlr_bench, or the suite asked of xlr_bench before mteb is
+    imported: mteb.get_benchmark finds XLR either way, once."""
+    done = _python("import mteb, mteb.benchmarks.benchmarks, xlr_bench\n"
+                   "print(sum(b.name == 'XLR' for b in mteb.get_benchmarks()))\n", tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1"
+    done = _python("import xlr_bench\nsuite = xlr_bench.XLR\nimport mteb\n"
+                   "print(mteb.get_benchmark('XLR') is suite, mteb.get_benchmark('XLR-MIRACL').name)\n", tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True XLR-MIRACL"
 
 
 def test_help_imports_no_model_library(tmp_path):

@@ -54,9 +54,15 @@ def register_all() -> list[str]:
     for problem in problems + model_problems:
         warnings.warn(f"xlr-bench skipped a definition: {problem}", stacklevel=2)
     _registered = [c.metadata.name for c in classes]
-    import xlr_bench.tasks.benchmark  # noqa: F401  (registers mteb.get_benchmark("XLR"))
-
+    # The XLR suite joins mteb's benchmark module when that is imported (by mteb.get_benchmark(s), at
+    # once if it already is): importing it builds every task of every mteb benchmark, ~2,200 task
+    # objects that each reseed torch, seconds that a process scoring or validating results never needs.
+    call_after_import("mteb.benchmarks.benchmarks", __name__, _register_benchmarks)
     return _registered
+
+
+def _register_benchmarks() -> None:
+    import xlr_bench.tasks.benchmark  # noqa: F401  (registers mteb.get_benchmark("XLR"))
 
 
 def __getattr__(name: str) -> Any:

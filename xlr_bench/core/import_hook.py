@@ -8,7 +8,8 @@ when mteb has been imported, by whom ever, and registers then (or at once, if mt
 The callback runs when the outermost import in progress — of the watched module or of one of the
 package's own modules — has finished: if an xlr-bench module imports mteb at its top, that module
 is complete before the callback (which may import it) runs. Once the callback has run, the hook
-removes itself from ``sys.meta_path``.
+removes itself from ``sys.meta_path``. Several hooks may wait at once (each wraps the loader the
+other found).
 """
 
 from __future__ import annotations
@@ -54,20 +55,25 @@ class AfterImport(importlib.abc.MetaPathFinder):
     def __init__(self, module: str, package: str, callback: Callable[[], None]) -> None:
         self.module, self.package, self.callback = module, package, callback
         self.depth, self.seen, self.done = 0, False, False
+        self._finding: set[str] = set()
 
     def find_spec(self, fullname: str, path: Any, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         watched = fullname == self.module
-        if self.done or not (watched or fullname.startswith(self.package + ".")):
+        if self.done or fullname in self._finding or not (watched or fullname.startswith(self.package + ".")):
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(self, spec.loader, watched)
-                return spec
-        return None
+        self._finding.add(fullname)  # another hook's search for the same module comes back here: skip it
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                        spec.loader = _Loader(self, spec.loader, watched)
+                    return spec
+            return None
+        finally:
+            self._finding.discard(fullname)
 
     def fire_if_ready(self) -> None:
         """Run the callback if the watched module is imported and no import is half done."""
