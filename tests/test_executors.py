@@ -1,4 +1,4 @@
-"""The sweep's jobs through submitit: a 2 × 2 grid on the local executor (parallel processes, one
+"""The sweep's jobs through submitit: one α × 2 seeds on the local executor (parallel processes, one
 killed), against the serial sweep; and the Slurm options as submitit writes them into sbatch."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from xlr_bench.training.trainer import TrainConfig
 
 def _config(base: Path, pairs: Path) -> SweepConfig:
     return SweepConfig(
-        base=str(base), ratios=[0.0, 1.0], seeds=[1, 2], tasks=["XQuADRSentenceMonolingualRetrieval"],
+        base=str(base), ratios=[1.0], seeds=[1, 2], tasks=["XQuADRSentenceMonolingualRetrieval"],
         subsets=["de-de"], eval_batch_size=64,
         train=TrainConfig(base=str(base), train_data=[str(pairs)], steps=2, batch_size=8, eval_steps=2, save_steps=2,
                           learning_rate=1e-3),
@@ -79,20 +79,19 @@ def test_local_executor_runs_the_grid_in_parallel_like_the_serial_sweep(tiny_mod
     (error,) = outcome
     status = json.loads((sweep / "status.json").read_text())
     assert isinstance(error, XLRBenchError), error
-    assert "1 of 5 sweep jobs did not finish: a100-s1" in str(error) and status["a100-s1"]["stderr"] in str(error)
+    assert "1 of 3 sweep jobs did not finish: a100-s1" in str(error) and status["a100-s1"]["stderr"] in str(error)
     assert status["a100-s1"]["state"] == "failed" and Path(status["a100-s1"]["stderr"]).is_file()
     assert not (sweep / "a100-s1" / "xlr_bench_training.json").exists()  # killed before its training ended
-    assert {n: e["state"] for n, e in status.items() if n != "a100-s1"} == dict.fromkeys(
-        ["base", "a000-s1", "a000-s2", "a100-s2"], "done")
+    assert {n: e["state"] for n, e in status.items() if n != "a100-s1"} == dict.fromkeys(["base", "a100-s2"], "done")
 
     # The same command again re-runs the killed job only, and the grid ends as the serial one did.
     run_sweep(config, sweep, results, executor=local)
     status = json.loads((sweep / "status.json").read_text())
     assert {n: (e["state"], e["attempts"]) for n, e in status.items()} == {
-        "base": ("done", 1), "a000-s1": ("done", 1), "a100-s1": ("done", 2), "a000-s2": ("done", 1), "a100-s2": ("done", 1)}
+        "base": ("done", 1), "a100-s1": ("done", 2), "a100-s2": ("done", 1)}
     assert sorted(p.name for p in sweep.glob("a*-s*")) == sorted(p.name for p in (tmp_path / "serial" / "sweep").glob("a*-s*"))
     serial = _results(tmp_path / "serial" / "results")
-    assert len([p for p in serial if p.endswith("XQuADRSentenceMonolingualRetrieval.json")]) == 5
+    assert len([p for p in serial if p.endswith("XQuADRSentenceMonolingualRetrieval.json")]) == 3
     assert _results(results) == serial
 
 
