@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-Similarity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:  # torch is imported where scores are computed: registering tasks with mteb needs none of it
+    import torch
+
+Similarity = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Ranking:
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Cosine similarity matrix (the default when a model does not bring its own)."""
+    import torch
+
     return torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T
 
 
@@ -57,6 +62,8 @@ def rank_corpus(
     ``ignore_identical_ids`` (mteb's flag, for corpora that contain the queries themselves) a
     document whose id equals the query id is ranked last and left out of both.
     """
+    import torch
+
     q = torch.as_tensor(np.asarray(query_emb, dtype=np.float32))
     c = torch.as_tensor(np.asarray(corpus_emb, dtype=np.float32))
     position = {doc_id: i for i, doc_id in enumerate(corpus_ids)}

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from mteb.models import ModelMeta
 from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
@@ -37,6 +36,8 @@ from xlr_bench.definitions.models import ModelDefinition, find_definition, load_
 
 TRAINING_RECORD = "xlr_bench_training.json"
 TRAINING_CONFIG = "xlr_bench_train_config.json"  # written when a run starts (training.trainer.CONFIG_FILE)
+# torch is imported where it is used: registering the definitions with mteb (after every `import mteb`
+# once xlr_bench is imported) needs only the metadata here, and importing torch costs seconds.
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 BACKENDS = ("torch", "openvino")
 _WEIGHT_FILES = ("*.safetensors", "*.bin")
@@ -176,6 +177,7 @@ def resolve_source(source: str) -> tuple[ModelDefinition, str]:
 
 def load_checkpoint(target: str, name: str, device: str | None = None, revision: str | None = None) -> Any:
     """``SentenceTransformer(target)``, with a bad device, an unreachable hub or corrupt weights as one message."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
     if device and device.startswith("cuda") and not torch.cuda.is_available():
@@ -309,6 +311,8 @@ def auto_encoding(jobs_elsewhere: bool = False) -> tuple[str, str, str]:
 
     if jobs_elsewhere:
         return "torch", "fp32", "jobs run on other machines; --backend/--precision choose for them"
+    import torch
+
     if torch.cuda.is_available():
         return "torch", "fp32", "a GPU"
     if not openvino_installed():
@@ -336,6 +340,8 @@ def device_description(device: torch.device) -> str:
     """Where embeddings were computed, for the run settings: the same model, backend and precision give
     slightly different scores on other hardware (benchmarks/README.md), and a result file alone does not
     say where it ran. E.g. ``cuda (NVIDIA H200)``, ``cpu (AMD EPYC, 2 threads)``."""
+    import torch
+
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     names = [line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")]
@@ -381,6 +387,8 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
 
     def __init__(self, source: str, *, device: str | None = None, precision: str = "fp32",
                  backend: str | None = None, **_: Any) -> None:
+        import torch
+
         if precision not in PRECISIONS:
             raise XLRBenchError(f"Unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
         definition, target = resolve_source(source)
@@ -414,6 +422,8 @@ class XLREncoder(SentenceTransformerEncoderWrapper):
         self.mteb_model_meta = _model_meta(definition, revision, sizes, precision, backend)
 
     def encode(self, inputs: Any, **kwargs: Any) -> Any:
+        import torch
+
         context = torch.autocast("cpu", dtype=torch.bfloat16) if self._autocast else nullcontext()
         with context:
             embeddings = super().encode(inputs, **kwargs)
@@ -434,6 +444,8 @@ def _use_openvino(model: Any, weights_revision: str | None, precision: str) -> s
     The export is keyed by the checkpoint's weights hash (``weights_revision`` for a local
     checkpoint; for a hub model a hash of the loaded tensors, since a hub revision name may move).
     """
+    import torch
+
     from xlr_bench.models.openvino_backend import openvino_transformer, state_dict_hash
 
     transformer = model[0]

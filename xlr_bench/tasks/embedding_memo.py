@@ -18,7 +18,6 @@ import weakref
 from typing import Any
 
 import numpy as np
-import torch
 from datasets import Dataset
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.types import PromptType
@@ -83,7 +82,7 @@ class EmbeddingMemo:
                 prompt_type=prompt_type,
                 **encode_kwargs,
             )
-            if isinstance(vectors, torch.Tensor):
+            if hasattr(vectors, "detach"):  # a torch tensor (torch itself is not imported to register tasks)
                 vectors = vectors.detach().float().cpu().numpy()
             vectors = np.asarray(vectors, dtype=np.float32)
             for text, vector in zip(missing, vectors, strict=True):
