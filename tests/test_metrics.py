@@ -13,7 +13,7 @@ import torch
 
 from xlr_bench.core.mteb_adapter import calculate_retrieval_scores
 from xlr_bench.data.lareqa import candidate_text
-from xlr_bench.metrics import average_precision, cosine, full_rank_scores, rank_corpus, rank_distance
+from xlr_bench.metrics import Ranking, average_precision, cosine, full_rank_scores, ndcg, rank_corpus, rank_distance
 
 N_QUERIES = 150
 
@@ -38,6 +38,27 @@ def pooled_slice(xquad, tiny_st):
 
 def _sorted_docs(row: np.ndarray) -> np.ndarray:
     return np.argsort(-row, kind="stable")
+
+
+def _per_query_definitions(ranking: Ranking) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """full_rank_scores' values from the one-query definitions, query by query."""
+    ranks = [ranking.relevant_ranks[q] for q in sorted(ranking.relevant_ranks)]
+    distance = [rank_distance(r) for r in ranks]
+    return ({"map": float(np.mean([average_precision(r) for r in ranks])), "rank_distance": float(np.mean(distance))},
+            {"map_at_20": [average_precision(r, 20) for r in ranks], "ndcg_at_10": [ndcg(r, 10) for r in ranks],
+             "rank_distance": distance})
+
+
+def test_subset_scores_are_the_per_query_definitions_to_the_bit(pooled_slice):
+    """Computed for all queries of a width at once, every value is the one-query function's, bit for bit:
+    on the real slice, and on ranks of 0-30 relevant documents with hits on both sides of each cut-off
+    (sums of 8 or more terms are where a change of summation order would show)."""
+    qids, q_emb, ids, c_emb, qrels, _ = pooled_slice
+    rng = np.random.default_rng(7)
+    near = {f"n{i:04d}": np.sort(rng.choice(np.arange(1, 40), size=rng.integers(0, 30), replace=False)) for i in range(600)}
+    far = {f"f{i:04d}": np.sort(rng.choice(np.arange(1, 13_000), size=rng.integers(0, 30), replace=False)) for i in range(600)}
+    for ranking in (rank_corpus(qids, q_emb, ids, c_emb, qrels, top_k=100), Ranking(relevant_ranks=near | far, run={})):
+        assert full_rank_scores(ranking, pooled=True) == _per_query_definitions(ranking)
 
 
 def test_full_map_and_cutoff_metrics_agree_with_pytrec_eval(pooled_slice):

@@ -172,16 +172,35 @@ def full_rank_scores(ranking: Ranking, *, pooled: bool) -> tuple[dict[str, float
     macro-average over languages is the mean over subsets). The per-query lists (in query-id order:
     ``map_at_20``, ``ndcg_at_10`` and, pooled, ``rank_distance``) let a report bootstrap confidence
     intervals and pair models query by query; the full-mAP list is left out to keep result files small.
+
+    Each value is what :func:`average_precision`, :func:`ndcg` and :func:`rank_distance` give for the
+    query, to the last bit, computed for all queries with the same number of relevant documents at
+    once: a row's sums run over the same elements in the same order (ranks are sorted, so the hits
+    within a cut-off are a prefix of the row, summed as a block of that width).
     """
     qids = sorted(ranking.relevant_ranks)
-    full_ap = [average_precision(ranking.relevant_ranks[q]) for q in qids]
-    per_query: dict[str, list[float]] = {"map_at_20": [average_precision(ranking.relevant_ranks[q], 20) for q in qids],
-                                         "ndcg_at_10": [ndcg(ranking.relevant_ranks[q], 10) for q in qids]}
+    rows = [ranking.relevant_ranks[q] for q in qids]
+    widths = np.array([len(r) for r in rows], dtype=np.int64)
+    full_ap, ap_20, ndcg_10, distance = (np.zeros(len(qids)) for _ in range(4))
+    for width in np.unique(widths[widths > 0]).tolist():
+        index = np.flatnonzero(widths == width)
+        ranks = np.stack([rows[i] for i in index]).astype(np.int64, copy=False)
+        precisions = np.arange(1, width + 1) / ranks
+        full_ap[index] = precisions.mean(axis=1)
+        distance[index] = ranks[:, -1] - ranks[:, 0]
+        gains = 1 / np.log2(ranks + 1)
+        ideal = (1 / np.log2(np.arange(1, min(width, 10) + 1) + 1)).sum()
+        for cutoff, target, values, divisor in ((20, ap_20, precisions, min(width, 20)), (10, ndcg_10, gains, ideal)):
+            within = np.count_nonzero(ranks <= cutoff, axis=1)
+            for count in np.unique(within).tolist():
+                group = within == count
+                target[index[group]] = values[group, :count].sum(axis=1) / divisor
+    per_query: dict[str, list[float]] = {"map_at_20": ap_20.tolist(), "ndcg_at_10": ndcg_10.tolist()}
     if pooled:
-        per_query["rank_distance"] = [rank_distance(ranking.relevant_ranks[q]) for q in qids]
-    summary = {"map": float(np.mean(full_ap)) if full_ap else 0.0}
+        per_query["rank_distance"] = distance.tolist()
+    summary = {"map": float(np.mean(full_ap)) if qids else 0.0}
     if pooled:
-        summary["rank_distance"] = float(np.mean(per_query["rank_distance"])) if qids else 0.0
+        summary["rank_distance"] = float(np.mean(distance)) if qids else 0.0
     return summary, per_query
 
 
