@@ -25,7 +25,7 @@ import warnings
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mteb.models import ModelMeta
@@ -33,6 +33,9 @@ from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderW
 
 from xlr_bench.core.errors import XLRBenchError
 from xlr_bench.definitions.models import ModelDefinition, find_definition, load_model_definitions
+
+if TYPE_CHECKING:
+    import torch
 
 TRAINING_RECORD = "xlr_bench_training.json"
 TRAINING_CONFIG = "xlr_bench_train_config.json"  # written when a run starts (training.trainer.CONFIG_FILE)
