@@ -67,6 +67,16 @@ def test_the_suite_is_found_whichever_comes_first(tmp_path):
     assert done.stdout.strip() == "True XLR-MIRACL"
 
 
+def test_registering_again_leaves_one_hook_waiting_for_the_benchmarks(tmp_path):
+    """register_all re-registers (definitions added since); the suite's hook must not pile up in sys.meta_path."""
+    done = _python("import sys, xlr_bench, mteb\nfrom xlr_bench.core.import_hook import AfterImport\n"
+                   "xlr_bench.register_all(); xlr_bench.register_all()\n"
+                   "print(sum(isinstance(h, AfterImport) for h in sys.meta_path), mteb.get_benchmark('XLR').name,\n"
+                   "      sum(isinstance(h, AfterImport) for h in sys.meta_path))\n", tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1 XLR 0"
+
+
 def test_help_imports_no_model_library(tmp_path):
     done = _python(
         "import sys\nfrom xlr_bench.cli.app import main\n"

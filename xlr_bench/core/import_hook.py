@@ -86,8 +86,11 @@ class AfterImport(importlib.abc.MetaPathFinder):
 
 
 def call_after_import(module: str, package: str, callback: Callable[[], None]) -> None:
-    """Call ``callback`` now if ``module`` is imported, else right after the import that brings it in."""
+    """Call ``callback`` now if ``module`` is imported, else right after the import that brings it in
+    (once: asking again while the same callback already waits for the same module adds nothing)."""
     if module in sys.modules:
         callback()
+        return
+    if any(isinstance(hook, AfterImport) and (hook.module, hook.callback) == (module, callback) for hook in sys.meta_path):
         return
     sys.meta_path.insert(0, AfterImport(module, package, callback))
