@@ -38,12 +38,12 @@ def bf16_training_pays(jobs_elsewhere: bool = False) -> tuple[bool, str]:
     units (AMX) and 5.7x *slower* on AVX2-only cores; GPUs with bf16 (compute capability 8.0+) gain.
     Jobs that run on other machines (Slurm) get fp32: their devices are not known here.
     """
+    if jobs_elsewhere:
+        return False, "jobs run on other machines; --bf16-train chooses for them"
     import torch
 
     from xlr_bench.models.encoder import cpu_flags_have_bf16
 
-    if jobs_elsewhere:
-        return False, "jobs run on other machines; --bf16-train chooses for them"
     if torch.cuda.is_available():
         if torch.cuda.is_bf16_supported():
             return True, "a GPU with bf16"
