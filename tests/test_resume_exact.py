@@ -76,7 +76,7 @@ def _interrupted(monkeypatch, target, name, when):
 
 def test_killed_at_every_point_the_rerun_ends_bit_identical(config, reference, tmp_path, monkeypatch):
     from sentence_transformers import SentenceTransformerTrainer
-    from transformers import Trainer
+    from transformers import TrainerState
 
     run = tmp_path / "run"
     # 1. Killed during step 2, before the first checkpoint: the untrained model's validation loss is
@@ -86,12 +86,12 @@ def test_killed_at_every_point_the_rerun_ends_bit_identical(config, reference, t
         with pytest.raises(KeyboardInterrupt):
             train(config, run)
     assert (run / trainer_module.BASE_EVAL_FILE).is_file() and not (run / "checkpoints" / "checkpoint-2").exists()
-    # 2. Killed while writing checkpoint-4 (weights and optimizer written, random and trainer state not).
+    # 2. Killed while writing checkpoint-4, the last (its weights written, its trainer state not).
     with monkeypatch.context() as m:
-        _interrupted(m, Trainer, "_save_rng_state", lambda t: t.state.global_step == 4)
+        _interrupted(m, TrainerState, "save_to_json", lambda s: s.global_step == 4)
         with pytest.raises(KeyboardInterrupt):
             train(config, run)
-    assert (run / "checkpoints" / "checkpoint-4" / "optimizer.pt").is_file()
+    assert (run / "checkpoints" / "checkpoint-4" / "model.safetensors").is_file()
     assert not (run / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
     # 3. Killed in the middle of the final save (two files of the model moved into place).
     moved = []
@@ -122,6 +122,25 @@ def test_killed_at_every_point_the_rerun_ends_bit_identical(config, reference, t
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     train(config, run)
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_the_last_checkpoint_holds_weights_and_trainer_state_only(reference):
+    """Nothing resumes from the last step's checkpoint (a rerun finds the run finished), so it has no
+    optimizer, schedule or random state; the checkpoint before it, which a rerun may resume from, has
+    all of them. The final model is the best checkpoint's weights, bit for bit, whether transformers
+    reloaded them (best before the end) or kept those in memory (best at the end)."""
+    from transformers import TrainerState
+
+    checkpoints, resume_state = reference / "checkpoints", ("optimizer.pt", "scheduler.pt", "rng_state.pth")
+    assert [name for name in resume_state if not (checkpoints / "checkpoint-2" / name).is_file()] == []
+    last = checkpoints / "checkpoint-4"
+    assert [name for name in resume_state if (last / name).exists()] == []
+    assert (last / "model.safetensors").is_file() and (last / "trainer_state.json").is_file()
+    state = TrainerState.load_from_json(str(last / "trainer_state.json"))
+    best = checkpoints / Path(state.best_model_checkpoint).name
+    expected, got = _weights(best), _weights(reference)
+    assert expected.keys() == got.keys()
+    assert [k for k in expected if not np.array_equal(expected[k], got[k])] == []
 
 
 def test_a_rerun_on_edited_data_is_refused(config, pairs_file, tmp_path):

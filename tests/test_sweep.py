@@ -81,7 +81,7 @@ def test_rerun_recomputes_nothing_and_other_config_is_refused(swept):
         if p["phase"] in ("train", "evaluate"):
             assert 0 < p["forward"] and p["forward"] + p["backward"] <= p["seconds"], p
             assert (p["backward"] > 0) == (p["phase"] == "train"), p
-    assert all(list((run / "checkpoints").glob("checkpoint-*/optimizer.pt")) for run in runs)  # kept by default
+    assert all(list((run / "checkpoints").glob("checkpoint-*/trainer_state.json")) for run in runs)  # kept by default
     run_sweep(config, root / "sweep", root / "results", keep_checkpoints=False)
     # the file holds this invocation's phases: nothing retrained, the four models' (cached) evaluations
     lines = (root / "sweep" / "timings.jsonl").read_text().splitlines()

@@ -24,7 +24,7 @@ QUICK = {
     "tasks": "XQuADRSentenceMonolingualRetrieval,XQuADRSentenceCrossLingualRetrieval",
     "subsets": "de-de,th-th,de-th,th-de", "eval_batch_size": 64,
     "sweep_dir": Path("runs/quick"), "results_dir": Path("runs/quick/results"),
-    # a finished run is never resumed: its trainer checkpoints (1.4 GB each, mostly optimizer state) go
+    # a finished run is never resumed: its trainer checkpoint (here only the last step's: the model, 488 MB) goes
     "keep_checkpoints": False,
 }
 

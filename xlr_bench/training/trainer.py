@@ -14,7 +14,8 @@ checkpoints. Running the same command again on a killed run resumes from the las
 Interruptions are harmless at every point: the random state at the first step does not depend on
 whether this attempt measured the untrained model's validation loss (the start evaluation's draws
 are undone) or found it cached by an earlier attempt or another run of the sweep; a resumed run gets
-the rest from its checkpoint's RNG and optimizer state, which must be there; the data and base
+the rest from its checkpoint's RNG and optimizer state, which must be there (the last step's checkpoint,
+never resumed from, holds the weights and trainer state only: :class:`_LastCheckpoint`); the data and base
 weights a run started from are checksummed and a rerun on changed ones is refused; the final model
 is written to ``OUTPUT/.final.part`` and moved into place before the training record, which is
 written last and marks a finished run (a rerun of a finished run changes nothing).
@@ -349,6 +350,30 @@ class _BaseLoss(TrainerCallback):
                 write_json(self.shared, known | {self.key: self.loss})
 
 
+class _LastCheckpoint(TrainerCallback):
+    """The checkpoint at the run's last step holds the weights and trainer state only.
+
+    Nothing ever resumes from it: a rerun finds it finished (``_finished_state``) and takes the best
+    checkpoint's weights. So its optimizer state (AdamW's two moments: 940 MB for me5-small, ~2 s to write
+    on 2 cores), schedule and random state are not written; and when it is also the best checkpoint (always
+    with one validation per run), transformers' reload of the best weights at the end (~1.7 s) would read
+    back the weights in memory, so it is skipped. The trainer reads both flags from its arguments when it
+    gets there, after ``on_step_end`` and ``on_save`` of the last step; the model card still marks the
+    best step, as sentence-transformers' reload does.
+    """
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 (transformers' signature)
+        if state.max_steps and state.global_step >= state.max_steps:
+            args.save_only_model = True
+
+    def on_save(self, args, state, control, model=None, **kwargs):  # noqa: ANN001 (transformers' signature)
+        best = state.best_model_checkpoint
+        if args.save_only_model and best and Path(best).name == f"checkpoint-{state.global_step}":
+            args.load_best_model_at_end = False
+            if model is not None:
+                model.model_card_data.set_best_model_step(state.global_step)
+
+
 def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = None) -> Path:
     """Train, resuming from ``output/checkpoints`` if a previous run was interrupted.
 
@@ -468,7 +493,7 @@ def train(config: TrainConfig, output: Path, shared_base_loss: Path | None = Non
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=_dataset(train_pairs, config.hard_negatives, row_numbers=True),
         eval_dataset=_dataset(valid_pairs, config.hard_negatives) if valid_pairs else None, loss=loss,
-        callbacks=[final_weights, base_loss],
+        callbacks=[final_weights, base_loss, _LastCheckpoint()],
     )
     trainer.remove_callback(ProgressCallback)  # its raw log dicts, replaced by readable lines
     trainer.add_callback(ReadableProgress)
