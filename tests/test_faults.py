@@ -168,7 +168,9 @@ def test_interrupted_evaluation_leaves_no_result_that_looks_complete(tiny_model_
     resumed = _evaluate(tiny_model_dir, out)
     assert resumed.exit_code == 0
     # what a person follows: mteb's subsets and the encoder's batches, not a datasets bar per mapped set
+    # nor transformers' bar for the weights of a local checkpoint
     assert "Batches" in resumed.stderr and "Standardizing text corpus format" not in resumed.stderr, resumed.stderr
+    assert "Loading weights" not in resumed.stderr, resumed.stderr
     assert not partial.exists() and not stale.exists()
     data = json.loads(_result_file(out).read_text())
     assert sorted(e["hf_subset"] for e in data["scores"]["test"]) == ["hau", "yor"]

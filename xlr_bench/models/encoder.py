@@ -22,7 +22,8 @@ import hashlib
 import json
 import platform
 import warnings
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,7 +188,8 @@ def load_checkpoint(target: str, name: str, device: str | None = None, revision:
         raise XLRBenchError(f"--device {device}: torch sees no CUDA GPU on this machine; use --device cpu or leave "
                             "the option out.")
     try:
-        return SentenceTransformer(target, device=device, revision=revision)
+        with _no_weight_loading_bar():
+            return SentenceTransformer(target, device=device, revision=revision)
     except OSError as exc:
         where = target if Path(target).is_dir() else "the Hugging Face hub (offline?)"
         raise XLRBenchError(
@@ -197,6 +199,22 @@ def load_checkpoint(target: str, name: str, device: str | None = None, revision:
     except Exception as exc:  # safetensors / torch / json errors on a corrupt checkpoint
         raise XLRBenchError(f"Checkpoint {name} is missing files or has corrupt weights: "
                             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
+@contextmanager
+def _no_weight_loading_bar() -> Iterator[None]:
+    """transformers 5 draws a "Loading weights" bar for every model it builds (sub-second for a local
+    checkpoint): a line more in each phase of a sweep, between the bars a reader follows. The hub's
+    download bars are huggingface_hub's and stay."""
+    from transformers.utils import logging as transformers_logging
+
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()
 
 
 def _load_sentence_transformer(target: str, definition: ModelDefinition, device: str | None) -> Any:
