@@ -232,6 +232,11 @@ def _last_complete_checkpoint(folder: Path) -> str | None:
     return None
 
 
+def _at_last_step(state) -> bool:
+    """Whether a trainer state reached the run's last step: a checkpoint saved there is never resumed from."""
+    return bool(state.max_steps and state.global_step >= state.max_steps)
+
+
 def _finished_state(checkpoint: str | None):
     """The trainer state of ``checkpoint`` if it already reached the run's last step, else None."""
     from transformers import TrainerState
@@ -239,7 +244,7 @@ def _finished_state(checkpoint: str | None):
     if checkpoint is None:
         return None
     state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
-    return state if state.max_steps and state.global_step >= state.max_steps else None
+    return state if _at_last_step(state) else None
 
 
 def _best_checkpoint(last: str, state) -> Path:
@@ -353,8 +358,8 @@ class _BaseLoss(TrainerCallback):
 class _LastCheckpoint(TrainerCallback):
     """The checkpoint at the run's last step holds the weights and trainer state only.
 
-    Nothing ever resumes from it: a rerun finds it finished (``_finished_state``) and takes the best
-    checkpoint's weights. So its optimizer state (AdamW's two moments: 940 MB for me5-small, ~2 s to write
+    Nothing ever resumes from it: a rerun finds it finished (``_finished_state``, by the same
+    :func:`_at_last_step` that decides here) and takes the best checkpoint's weights. So its optimizer state (AdamW's two moments: 940 MB for me5-small, ~2 s to write
     on 2 cores), schedule and random state are not written; and when it is also the best checkpoint (always
     with one validation per run), transformers' reload of the best weights at the end (~1.7 s) would read
     back the weights in memory, so it is skipped. The trainer reads both flags from its arguments when it
@@ -363,12 +368,12 @@ class _LastCheckpoint(TrainerCallback):
     """
 
     def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 (transformers' signature)
-        if state.max_steps and state.global_step >= state.max_steps:
+        if _at_last_step(state):
             args.save_only_model = True
 
     def on_save(self, args, state, control, model=None, **kwargs):  # noqa: ANN001 (transformers' signature)
         best = state.best_model_checkpoint
-        if args.save_only_model and best and Path(best).name == f"checkpoint-{state.global_step}":
+        if _at_last_step(state) and best and Path(best).name == f"checkpoint-{state.global_step}":
             args.load_best_model_at_end = False
             if model is not None:
                 model.model_card_data.set_best_model_step(state.global_step)
